@@ -1,0 +1,40 @@
+"""The `edgeseg` command line. Each command lives in edgeseg/commands/<name>.py and keeps its
+heavy imports (torch, onnxruntime, cv2, TensorRT) inside the function, so `--help` is instant
+and works with only the core installed."""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from edgeseg.errors import EdgesegError
+
+app = typer.Typer(
+    name="edgeseg",
+    help="Segmentation networks from definition to a deployed edge-GPU engine, with mIoU and fps measured at every step.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# name -> module under edgeseg.commands exposing `main`
+COMMANDS = ["models", "export", "eval", "train", "run", "bench", "build", "calibrate", "calib"]
+
+for _name in COMMANDS:
+    try:
+        _mod = importlib.import_module(f"edgeseg.commands.{_name}")
+    except ModuleNotFoundError as _e:
+        if _e.name != f"edgeseg.commands.{_name}":
+            raise
+        continue
+    app.command(name=_name, help=_mod.__doc__)(_mod.main)
+
+
+def main() -> None:
+    """Entry point that turns a user-actionable error into one line and exit code 2."""
+    try:
+        app(standalone_mode=True)
+    except EdgesegError as e:
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(2)

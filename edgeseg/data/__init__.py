@@ -1,0 +1,1 @@
+"""Datasets (CamVid, image folders, synthetic scenes), transforms and colour palettes."""
