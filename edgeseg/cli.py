@@ -3,6 +3,7 @@ heavy imports (torch, onnxruntime, cv2, TensorRT) inside the function, so `--hel
 and works with only the core installed."""
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 
@@ -18,8 +19,31 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """Keeps `edgeseg` a command group even while only one command is installed."""
+
+
 # name -> module under edgeseg.commands exposing `main`
 COMMANDS = ["models", "export", "eval", "train", "run", "bench", "build", "calibrate", "calib"]
+
+
+def _one_line_errors(command):
+    """Inside the app (so `typer.testing.CliRunner` sees it too): a user-actionable error is one
+    line on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except EdgesegError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from None
+
+    return run
+
 
 for _name in COMMANDS:
     try:
@@ -28,7 +52,7 @@ for _name in COMMANDS:
         if _e.name != f"edgeseg.commands.{_name}":
             raise
         continue
-    app.command(name=_name, help=_mod.__doc__)(_mod.main)
+    app.command(name=_name, help=_mod.__doc__)(_one_line_errors(_mod.main))
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""One module per CLI command; each keeps its heavy imports inside `main`."""

@@ -1,0 +1,67 @@
+"""Train a model from a recipe (recipes/<name>.toml) on real data; resumable."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def main(
+    recipe: str = typer.Argument(..., help="Recipe name (recipes/<name>.toml) or path to a .toml file."),
+    data: Optional[Path] = typer.Option(None, help="Dataset folder (overrides data.path)."),
+    epochs: Optional[int] = typer.Option(None, help="Total epochs (overrides train.epochs)."),
+    device: str = typer.Option("auto", help="cpu, cuda or auto."),
+    resume: Optional[Path] = typer.Option(None, help="Run folder (or its last.pt) to resume."),
+    out: Optional[Path] = typer.Option(None, help="Run folder (default runs/<recipe>-<time>)."),
+    seed: Optional[int] = typer.Option(None, help="Random seed (overrides train.seed)."),
+    batch_size: Optional[int] = typer.Option(None, help="Batch size per process."),
+    set_: List[str] = typer.Option([], "--set", help="Override any recipe field: --set train.lr=1e-3"),
+    stop_after: Optional[int] = typer.Option(None, help="Stop after this epoch (the schedule still spans train.epochs); resume later."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    import time
+
+    import torch
+
+    from edgeseg.data.camvid import open_dataset
+    from edgeseg.errors import InputError
+    from edgeseg.recipe import load_recipe, parse_override
+    from edgeseg.registry import create_model
+    from edgeseg.train.trainer import Dist, Trainer
+
+    overrides = dict(parse_override(s) for s in set_)
+    for key, value in (("data.path", str(data) if data else None), ("train.epochs", epochs), ("train.seed", seed), ("train.batch_size", batch_size)):
+        if value is not None:
+            overrides[key] = value
+    run_dir = None
+    if resume is not None:
+        run_dir = resume.parent if resume.name == "last.pt" else resume
+        if not (run_dir / "last.pt").is_file():
+            raise InputError(f"nothing to resume in {run_dir}: no last.pt")
+        if not overrides.get("data.path") and (run_dir / "recipe.json").is_file():
+            pass
+    r = load_recipe(recipe, overrides)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dist = Dist.from_env()
+    if dist.world > 1:
+        import torch.distributed as td
+
+        td.init_process_group("nccl" if device == "cuda" else "gloo")
+        if device == "cuda":
+            torch.cuda.set_device(dist.local_rank)
+            device = f"cuda:{dist.local_rank}"
+    train_set = open_dataset(r.data.path, r.data.train_split)
+    val_set = open_dataset(r.data.path, r.data.val_split)
+    model = create_model(r.model.name, num_classes=r.model.num_classes, **r.model.kwargs)
+    run_dir = run_dir or out or Path("runs") / f"{r.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    trainer = Trainer(r, model, train_set, val_set, run_dir, device=device, dist=dist, progress=progress)
+    if resume is not None:
+        trainer.resume(run_dir / "last.pt")
+        typer.echo(f"resumed {run_dir} at epoch {trainer.epoch}/{r.train.epochs}")
+    if dist.main:
+        typer.echo(f"training {r.model.name} ({r.name}) on {device} x{dist.world}, {len(train_set)} train / {len(val_set)} val images -> {run_dir}")
+    record = trainer.fit(epochs=stop_after)
+    if dist.main and "best_val_miou" in record:
+        typer.echo(f"best val mIoU {100 * record['best_val_miou']:.2f} -> {run_dir / 'best.safetensors'}")

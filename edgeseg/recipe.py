@@ -1,0 +1,203 @@
+"""Recipes: one flat TOML file per deployable recipe (model, data, schedule, calibration, targets).
+
+No inheritance: every field a recipe uses is written in it or takes the default below. Unknown
+or misspelt keys are rejected by name, so a typo never silently falls back to a default.
+CLI flags override fields with dotted keys (`train.epochs=10`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from edgeseg.errors import EdgesegError
+from edgeseg.manifest import IMAGENET_MEAN, IMAGENET_STD
+
+RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+
+
+class RecipeError(EdgesegError):
+    """A recipe that cannot be used as written."""
+
+
+@dataclass
+class ModelSection:
+    name: str = ""
+    num_classes: int = 11
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass
+class DataSection:
+    dataset: str = "camvid"
+    path: str = "../shared/data/camvid"
+    train_split: str = "train"
+    val_split: str = "val"
+    classes: list = field(default_factory=list)
+    ignore_index: int = 11
+    input_size: list = field(default_factory=lambda: [360, 480])  # H, W fed to the network
+    mean: list = field(default_factory=lambda: list(IMAGENET_MEAN))
+    std: list = field(default_factory=lambda: list(IMAGENET_STD))
+
+
+@dataclass
+class AugmentSection:
+    scale: list = field(default_factory=lambda: [0.5, 2.0])
+    crop: list = field(default_factory=lambda: [360, 480])  # H, W of training crops
+    hflip: bool = True
+    brightness: float = 0.2
+    contrast: float = 0.2
+    saturation: float = 0.2
+
+
+@dataclass
+class TrainSection:
+    epochs: int = 100
+    batch_size: int = 8
+    optimizer: str = "adamw"  # adamw | adam | sgd
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    momentum: float = 0.9
+    schedule: str = "poly"  # poly | cosine | constant
+    poly_power: float = 0.9
+    warmup_epochs: int = 0
+    class_weighting: str = "enet"  # enet | median | none
+    enet_c: float = 1.02
+    loss: str = "cross_entropy"
+    aux_weight: float = 0.4  # deep-supervision / auxiliary heads, where a model has them
+    eval_every: int = 5
+    seed: int = 0
+    workers: int = 0
+    amp: bool = True  # CUDA only
+    channels_last: bool = True  # CUDA only
+    cache_images: bool = True
+
+
+@dataclass
+class CalibrationSection:
+    manifest: str = ""
+    images: int = 200
+
+
+@dataclass
+class TargetsSection:
+    val_miou: float = 0.0
+    max_int8_miou_drop: float = 1.0
+
+
+@dataclass
+class Recipe:
+    name: str = ""
+    description: str = ""
+    model: ModelSection = field(default_factory=ModelSection)
+    data: DataSection = field(default_factory=DataSection)
+    augment: AugmentSection = field(default_factory=AugmentSection)
+    train: TrainSection = field(default_factory=TrainSection)
+    calibration: CalibrationSection = field(default_factory=CalibrationSection)
+    targets: TargetsSection = field(default_factory=TargetsSection)
+    source: str = ""  # where it was loaded from (not a TOML key)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d.pop("source")
+        return d
+
+
+_SECTIONS = {f.name: f.type for f in dataclasses.fields(Recipe) if f.name not in ("name", "description", "source")}
+
+
+def _suggest(key: str, options) -> str:
+    close = difflib.get_close_matches(key, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_type(where: str, default: Any, value: Any) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise RecipeError(f"{where} must be true or false, got {value!r}")
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RecipeError(f"{where} must be a number, got {value!r}")
+        value = float(value)
+    elif isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RecipeError(f"{where} must be an integer, got {value!r}")
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            raise RecipeError(f"{where} must be a string, got {value!r}")
+    elif isinstance(default, list) and not isinstance(value, list):
+        raise RecipeError(f"{where} must be a list, got {value!r}")
+    elif isinstance(default, dict) and not isinstance(value, dict):
+        raise RecipeError(f"{where} must be a table, got {value!r}")
+    return value
+
+
+def recipe_from_dict(raw: dict, source: str = "<dict>") -> Recipe:
+    recipe = Recipe(source=source)
+    for key, value in raw.items():
+        if key in ("name", "description"):
+            setattr(recipe, key, _check_type(key, "", value))
+            continue
+        if key not in _SECTIONS:
+            raise RecipeError(f"{source}: unknown key {key!r}{_suggest(key, list(_SECTIONS) + ['name', 'description'])}")
+        if not isinstance(value, dict):
+            raise RecipeError(f"{source}: [{key}] must be a table")
+        section = getattr(recipe, key)
+        names = {f.name for f in dataclasses.fields(section)}
+        for k, v in value.items():
+            if k not in names:
+                raise RecipeError(f"{source}: unknown key {key}.{k}{_suggest(k, names)}")
+            setattr(section, k, _check_type(f"{key}.{k}", getattr(section, k), v))
+    if not recipe.model.name:
+        raise RecipeError(f"{source}: model.name is required")
+    return recipe
+
+
+def resolve_recipe_path(name_or_path: str) -> Path:
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        if not p.is_file():
+            raise RecipeError(f"recipe file {p} not found")
+        return p
+    candidate = RECIPES_DIR / f"{name_or_path}.toml"
+    if candidate.is_file():
+        return candidate
+    known = sorted(q.stem for q in RECIPES_DIR.glob("*.toml"))
+    raise RecipeError(f"no recipe {name_or_path!r}{_suggest(name_or_path, known)}; known: {', '.join(known)}")
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`train.epochs=10` -> ("train.epochs", 10); the value is parsed as TOML, else taken as a string."""
+    if "=" not in text:
+        raise RecipeError(f"override {text!r} must look like section.key=value")
+    key, value = text.split("=", 1)
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def load_recipe(name_or_path: str, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Load a recipe by name (recipes/<name>.toml) or path, then apply dotted-key overrides."""
+    path = resolve_recipe_path(name_or_path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise RecipeError(f"{path}: not valid TOML: {e}") from None
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        if not key:
+            raise RecipeError(f"override {dotted!r} must name section.key")
+        raw.setdefault(section, {})[key] = value
+    recipe = recipe_from_dict(raw, str(path))
+    recipe.name = recipe.name or path.stem
+    return recipe

@@ -1,0 +1,1 @@
+"""Training: losses, class weighting, schedules, the trainer and its checkpoints."""
