@@ -266,7 +266,7 @@ class Trainer:
                 save_checkpoint(self.run_dir / "last.pt", self.state_dict())
                 if self.on_epoch:
                     self.on_epoch(record)
-                _log(record, self.progress)
+                _log(record)
         if self.dist.main:
             plot_curves(self.run_dir)
         return record
@@ -310,9 +310,7 @@ class _Progress:
             self.p.stop()
 
 
-def _log(record: dict, enabled: bool) -> None:
-    if not enabled:
-        return
+def _log(record: dict) -> None:
     parts = [f"epoch {record['epoch']}", f"loss {record['loss']:.4f}", f"lr {record['lr']:.2e}", f"{record['img_per_s']:.1f} img/s"]
     if "val_miou" in record:
         parts.append(f"val mIoU {100 * record['val_miou']:.2f} (best {100 * record['best_val_miou']:.2f})")
