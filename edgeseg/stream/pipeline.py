@@ -1,0 +1,229 @@
+"""The threaded stream: capture -> preprocess -> infer -> postprocess + overlay -> sink.
+
+One thread per stage, joined by bounded channels (edgeseg.stream.channels), so the stages overlap
+(the network runs on frame n while frame n+1 is resized and frame n-1 drawn) and memory is flat
+under back-pressure: at most a few frames are in flight whatever the source's rate.
+
+- A live source hands frames through a `LatestSlot`: the newest frame wins, stale ones are
+  dropped and counted. A file source goes through a blocking `Channel`: every frame, in order.
+- Shutdown is one path for every cause. End of file, a source that fails, `max_frames`, a closed
+  window or Ctrl-C all end the capture side; the frames already in flight drain through, the sink
+  closes its file (playable, holding every frame processed), and `run()` returns a report.
+  A stage that raises stops the stream too; the stages after it drain and discard.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from edgeseg.errors import EdgesegError
+from edgeseg.stream.channels import END, Channel, LatestSlot
+from edgeseg.stream.overlay import Overlay, hud_lines
+from edgeseg.stream.sinks import Sink
+from edgeseg.stream.sources import Frame, Source
+from edgeseg.stream.stats import StreamStats, format_summary
+
+
+@dataclass
+class Packet:
+    """One frame on its way through; each stage fills its field and frees the one before."""
+
+    frame: Frame
+    x: np.ndarray | None = None
+    logits: np.ndarray | None = None
+    classes: np.ndarray | None = None
+    view: np.ndarray | None = None
+
+
+@dataclass
+class StreamReport:
+    summary: dict
+    error: BaseException | None = None
+    output: Path | None = None
+    text: str = field(default="", repr=False)
+
+    def raise_for_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+class Pipeline:
+    """Run `segmenter` (anything with preprocess / infer / postprocess, `manifest`, `runner`,
+    `classes`, `palette`) over `source` into `sink`. `run()` consumes both and closes them.
+
+    `on_result(packet)` is called from the sink thread for every frame out (frame, class map, view);
+    it must be quick, or it becomes the slowest stage."""
+
+    def __init__(
+        self,
+        segmenter,
+        source: Source,
+        sink: Sink | None = None,
+        *,
+        alpha: float = 0.5,
+        max_frames: int | None = None,
+        queue_depth: int = 2,
+        hud: bool = True,
+        legend: bool = True,
+        on_result: Callable[[Packet], None] | None = None,
+    ) -> None:
+        if max_frames is not None and max_frames < 1:
+            raise ValueError("max_frames must be at least 1")
+        self.seg, self.source, self.sink = segmenter, source, sink or Sink()
+        self.max_frames, self.on_result, self.hud = max_frames, on_result, hud
+        self.overlay = Overlay(segmenter.classes, segmenter.palette, alpha=alpha, legend=legend)
+        manifest, runner = segmenter.manifest, segmenter.runner
+        labels = getattr(source, "labels", None)
+        ignore = labels.ignore_index if labels is not None and labels.ignore_index is not None else manifest.ignore_index
+        self.stats = StreamStats(len(segmenter.classes), ignore)
+        self.meta = {
+            "source": source.name,
+            "live": source.live,
+            "model": manifest.model,
+            "backend": runner.name,
+            "precision": runner.precision,
+            "device": getattr(runner, "device", "?"),
+            "input_size": list(manifest.input_size),
+            "manifest_miou": manifest.metrics.get("val_miou"),
+        }
+        self._stop = threading.Event()
+        self._sink_done = threading.Event()  # not Thread.is_alive: a join interrupted by Ctrl-C can misreport it
+        self._error: BaseException | None = None  # the first failure, source or stage
+        self._error_text: str | None = None
+        self._failed_at: int | None = None  # a stage that raised; it and those before it discard
+        self._stopped_by: str | None = None
+        self._output: Path | None = None
+        first = LatestSlot(self.stats.on_drop) if source.live else Channel(queue_depth)
+        self._channels = [first] + [Channel(queue_depth) for _ in range(3)]
+
+    # -- control ------------------------------------------------------------------------------
+    def stop(self, reason: str = "stopped") -> None:
+        """End the stream from any thread: capture stops, frames in flight drain."""
+        if self._stopped_by is None:
+            self._stopped_by = reason
+        self._stop.set()
+        self._channels[0].abort()
+
+    def _record(self, stage: str, e: BaseException) -> None:
+        if self._error is None:
+            self._error = e
+            self._error_text = str(e) if isinstance(e, EdgesegError) else f"{stage} failed: {type(e).__name__}: {e}"
+        self._stopped_by = self._stopped_by or "error"
+
+    def _fail(self, position: int, stage: str, e: BaseException) -> None:
+        self._failed_at = position if self._failed_at is None else min(self._failed_at, position)
+        self._record(stage, e)
+        self.stop("error")
+
+    def _timed(self, stage: str, fn, *args):
+        t0 = time.perf_counter()
+        out = fn(*args)
+        self.stats.latency[stage].add(time.perf_counter() - t0)
+        return out
+
+    # -- stages ---------------------------------------------------------------------------------
+    def _capture(self) -> None:
+        out = self._channels[0]
+        try:
+            while not self._stop.is_set():
+                if not self.source.live and self.max_frames is not None and self.stats.captured >= self.max_frames:
+                    self._stopped_by = self._stopped_by or "max_frames"
+                    break
+                t0 = time.perf_counter()
+                try:
+                    frame = self.source.read()
+                except Exception as e:  # noqa: BLE001  reported in the summary and by raise_for_error
+                    self._record("capture", e)  # what was read so far still goes through
+                    break
+                if frame is None:
+                    self._stopped_by = self._stopped_by or "end"
+                    break
+                self.stats.latency["capture"].add(frame.t_capture - t0)
+                self.stats.on_capture(frame.t_capture)
+                if not out.put(Packet(frame)):
+                    break
+        finally:
+            out.close()
+            self.source.close()
+
+    def _preprocess(self, p: Packet) -> None:
+        p.x = self._timed("preprocess", self.seg.preprocess, p.frame.image)
+
+    def _infer(self, p: Packet) -> None:
+        p.logits, p.x = self._timed("infer", self.seg.infer, p.x), None
+
+    def _postprocess(self, p: Packet) -> None:
+        p.classes = self._timed("postprocess", self.seg.postprocess, p.logits, p.frame.image.shape[:2])
+        p.logits = None
+        self.stats.on_classes(p.classes, p.frame.label)
+        hud = hud_lines(self.stats, manifest_miou=self.meta["manifest_miou"], **{k: self.meta[k] for k in ("model", "backend", "precision", "device")}) if self.hud else ()
+        p.view = self._timed("overlay", self.overlay.render, p.frame.image, p.classes, hud)
+
+    def _write(self, p: Packet) -> None:
+        if self.max_frames is not None and self.stats.processed >= self.max_frames:
+            return  # in flight when the limit was reached
+        keep = self._timed("sink", self.sink.write, p.view)
+        self.stats.on_done(p.frame.t_capture)
+        if self.on_result is not None:
+            self.on_result(p)
+        if not keep:
+            self.stop("viewer")
+        elif self.max_frames is not None and self.stats.processed >= self.max_frames:
+            self.stop("max_frames")
+
+    def _worker(self, position: int, stage: str, fn: Callable[[Packet], None], inp: Channel, out: Channel | None) -> None:
+        """Run `fn` on every packet. Once this stage or a later one has failed, keep consuming (so
+        the stages before never block) but discard; frames already past a failed stage finish."""
+        try:
+            while (p := inp.get()) is not END:
+                if self._failed_at is not None and position <= self._failed_at:
+                    continue
+                try:
+                    fn(p)
+                except Exception as e:  # noqa: BLE001  reported in the summary and by raise_for_error
+                    self._fail(position, stage, e)
+                    continue
+                if out is not None:
+                    out.put(p)
+        finally:
+            if out is not None:
+                out.close()
+            else:
+                self._close_sink()
+                self._sink_done.set()
+
+    def _close_sink(self) -> None:
+        try:
+            self._output = self.sink.close()
+        except Exception as e:  # noqa: BLE001  reported in the summary and by raise_for_error
+            self._fail(len(self._channels), "sink", e)
+
+    # -- run ------------------------------------------------------------------------------------
+    def run(self) -> StreamReport:
+        c = self._channels
+        threads = [
+            threading.Thread(target=self._capture, name="edgeseg-capture", daemon=True),
+        ] + [
+            threading.Thread(target=self._worker, args=(i, stage, fn, c[i], c[i + 1] if i + 1 < len(c) else None), name=f"edgeseg-{stage}", daemon=True)
+            for i, (stage, fn) in enumerate([("preprocess", self._preprocess), ("infer", self._infer), ("postprocess", self._postprocess), ("sink", self._write)])
+        ]
+        for t in threads:
+            t.start()
+        try:
+            while not self._sink_done.wait(0.1):
+                pass
+        except KeyboardInterrupt:
+            self.stop("interrupted")
+            while not self._sink_done.wait(0.1):  # frames in flight drain; a second Ctrl-C leaves at once
+                pass
+        for t in threads[1:]:
+            t.join()
+        # A capture blocked inside a camera read can outlive the rest; it closes its source itself.
+        threads[0].join(timeout=1.0)
+        summary = {**self.meta, **self.stats.summary(), "stopped_by": self._stopped_by or "end", "error": self._error_text, "output": None if self._output is None else str(self._output)}
+        return StreamReport(summary, self._error, self._output, format_summary(summary))

@@ -1,0 +1,92 @@
+"""Where rendered frames go: nowhere (headless), a window, or a video file written atomically."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from edgeseg.errors import InputError
+from edgeseg.stream.opencv import cv2_module, display_problem
+
+
+class Sink:
+    """Headless: frames are rendered, measured and dropped. `write` returns False when the
+    viewer asked to stop (a closed window, 'q')."""
+
+    def write(self, view: np.ndarray) -> bool:
+        return True
+
+    def close(self) -> Path | None:
+        return None
+
+
+class VideoSink(Sink):
+    """Writes to a hidden temporary file beside `path` and renames it over `path` on close, so a
+    crash leaves no file or a whole one; a stream that stops early still closes a playable file
+    holding the frames processed so far. The temporary name keeps the suffix because OpenCV picks
+    the container from it (which is also why this does not use edgeseg.fileio.atomic_path)."""
+
+    FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
+
+    def __init__(self, path: str | Path, fps: float | None = None) -> None:
+        self.path = Path(path)
+        suffix = self.path.suffix.lower()
+        if suffix not in self.FOURCC:
+            raise InputError(f"--out {self.path}: write .mp4 (mp4v) or .avi (MJPG), not {suffix or 'a file without suffix'}")
+        self.cv2 = cv2_module("writing video")
+        self.fps = fps if fps and fps > 0 else 30.0
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".tmp{suffix}", dir=self.path.parent)
+            os.close(fd)
+        except OSError as e:
+            raise InputError(f"cannot write --out {self.path}: {e.strerror or e}") from None
+        self.tmp = Path(tmp)
+        self.writer = None
+        self.frames = 0
+
+    def write(self, view: np.ndarray) -> bool:
+        if self.writer is None:
+            h, w = view.shape[:2]
+            fourcc = self.cv2.VideoWriter_fourcc(*self.FOURCC[self.path.suffix.lower()])
+            self.writer = self.cv2.VideoWriter(str(self.tmp), fourcc, self.fps, (w, h))
+            if not self.writer.isOpened():
+                raise InputError(f"OpenCV cannot open a {self.FOURCC[self.path.suffix.lower()]} video writer for {self.path}")
+        self.writer.write(view)
+        self.frames += 1
+        return True
+
+    def close(self) -> Path | None:
+        """Finish the file and move it into place; with no frames written, leave nothing."""
+        if self.writer is not None:
+            self.writer.release()
+            self.writer = None
+        if self.frames:
+            os.replace(self.tmp, self.path)
+            return self.path
+        self.tmp.unlink(missing_ok=True)
+        return None
+
+
+class WindowSink(Sink):
+    """An OpenCV window; 'q' or Esc, or closing the window, stops the stream."""
+
+    def __init__(self, title: str = "edgeseg") -> None:
+        self.cv2 = cv2_module("showing a window")
+        problem = display_problem(self.cv2)
+        if problem:
+            raise InputError(f"--show needs a display: {problem}")
+        self.title = title
+        self.cv2.namedWindow(title, self.cv2.WINDOW_NORMAL)
+
+    def write(self, view: np.ndarray) -> bool:
+        cv2 = self.cv2
+        cv2.imshow(self.title, view)
+        key = cv2.waitKey(1) & 0xFF
+        return key not in (ord("q"), 27) and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) >= 1
+
+    def close(self) -> Path | None:
+        self.cv2.destroyWindow(self.title)
+        return None

@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from edgeseg.stream.stats import LatencyHistogram, TemporalStability
+
+
+def test_histogram_percentiles_match_numpy_within_one_percent():
+    rng = np.random.default_rng(0)
+    values = rng.lognormal(np.log(0.02), 0.6, 20_000)  # ~20 ms with a long tail
+    h = LatencyHistogram()
+    for v in values:
+        h.add(float(v))
+    for q in (50, 90, 99):
+        assert h.percentile(q) == pytest.approx(np.percentile(values, q, method="inverted_cdf"), rel=0.01)
+    s = h.summary_ms()
+    assert s["count"] == 20_000 and s["mean"] == pytest.approx(values.mean() * 1e3, abs=1e-3)  # reported to the microsecond
+    assert h.counts.shape == (LatencyHistogram.BINS,)  # constant memory whatever the count
+
+
+def test_histogram_edges():
+    h = LatencyHistogram()
+    assert h.percentile(50) is None and h.recent_mean() is None
+    h.add(0.005)
+    assert h.percentile(1) == h.percentile(99) == pytest.approx(0.005)  # clipped to the one value seen
+
+
+def test_temporal_stability():
+    a = np.zeros((4, 4), np.uint8)
+    b = a.copy()
+    b[:, 2:] = 1
+    s = TemporalStability(2)
+    assert s.score is None
+    s.update(a)
+    s.update(a)
+    assert s.score == 1.0
+    s.update(b)  # class 0: IoU 8/16; class 1: 0/8 -> 0.25
+    assert s.score == pytest.approx((1.0 + 0.25) / 2)
