@@ -1,0 +1,59 @@
+"""The one interface every back end implements: float32 NCHW in, float32 NCHW logits out.
+
+Accuracy and speed are measured through this interface alone, so every back end is compared on
+the same frames with the same pre- and post-processing (edgeseg.preprocess).
+"""
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from edgeseg.errors import InputError
+
+BACKENDS = ("torch", "torchscript", "onnxruntime", "tensorrt")
+
+
+@runtime_checkable
+class Runner(Protocol):
+    name: str  # torch | torchscript | onnxruntime | tensorrt
+    precision: str  # fp32 | fp16 | int8
+    device: str  # cpu | cuda
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """float32 (N, 3, h, w) normalised input -> float32 (N, C, h, w) logits."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "Runner": ...
+
+    def __exit__(self, *exc) -> None: ...
+
+
+class RunnerBase:
+    """Context-manager plumbing and the input check shared by the back ends."""
+
+    name = ""
+    precision = "fp32"
+    device = "cpu"
+
+    def __enter__(self) -> "RunnerBase":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, precision={self.precision!r}, device={self.device!r})"
+
+
+def check_input(x: object) -> np.ndarray:
+    """Return `x` as a contiguous float32 NCHW array, or raise InputError saying what it is."""
+    if not isinstance(x, np.ndarray) or x.ndim != 4 or x.shape[1] != 3:
+        shape = getattr(x, "shape", type(x).__name__)
+        raise InputError(f"a runner takes a float32 array of shape (N, 3, H, W), got {shape}")
+    return np.ascontiguousarray(x, dtype=np.float32)

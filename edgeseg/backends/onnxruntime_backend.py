@@ -1,0 +1,75 @@
+"""ONNX Runtime back end: CPU, or CUDAExecutionProvider when the installed build has it.
+
+onnxruntime is imported only when a runner is made, so the core imports without it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgeseg._optional import require
+from edgeseg.backends.base import RunnerBase, check_input
+from edgeseg.errors import ArtifactError, InputError
+
+# --optimization value -> onnxruntime.GraphOptimizationLevel member
+OPTIMIZATION_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
+
+
+class OnnxRuntimeRunner(RunnerBase):
+    """One InferenceSession. `model` is a .onnx path or the serialized model bytes.
+
+    `threads` sets intra-op threads (None: ONNX Runtime's default, one per physical core);
+    `optimization` is the graph optimisation level, "all" by default as in ONNX Runtime.
+    """
+
+    name = "onnxruntime"
+
+    def __init__(
+        self,
+        model: str | Path | bytes,
+        device: str | None = None,
+        threads: int | None = None,
+        optimization: str = "all",
+        precision: str = "fp32",
+    ) -> None:
+        ort = require("onnxruntime", "running .onnx artifacts")
+        has_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
+        if device not in (None, "cpu", "cuda"):
+            raise InputError(f"device must be 'cpu' or 'cuda', got {device!r}")
+        if device == "cuda" and not has_cuda:
+            raise InputError("device 'cuda' was asked for but this onnxruntime has no CUDAExecutionProvider: pip install onnxruntime-gpu")
+        self.device = device or ("cuda" if has_cuda else "cpu")
+        if optimization not in OPTIMIZATION_LEVELS:
+            raise InputError(f"optimization must be one of {', '.join(OPTIMIZATION_LEVELS)}, got {optimization!r}")
+        self.precision = precision
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, OPTIMIZATION_LEVELS[optimization])
+        if threads:
+            opts.intra_op_num_threads = threads
+        opts.log_severity_level = 3  # errors only: warnings about unused initialisers are noise here
+        providers = (["CUDAExecutionProvider"] if self.device == "cuda" else []) + ["CPUExecutionProvider"]
+        source = model if isinstance(model, bytes) else str(model)
+        if not isinstance(model, bytes) and not Path(model).is_file():
+            raise ArtifactError(f"ONNX file {model} not found")
+        try:
+            self.session = ort.InferenceSession(source, sess_options=opts, providers=providers)
+        except Exception as e:  # onnxruntime raises a dozen unrelated types (InvalidProtobuf, Fail, ...)
+            what = "the ONNX model" if isinstance(model, bytes) else str(model)
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+            raise ArtifactError(f"{what} cannot be loaded by ONNX Runtime ({first}); re-export it with `edgeseg export`") from None
+        inp = self.session.get_inputs()[0]
+        self.input_name, self.input_shape = inp.name, tuple(inp.shape)
+        self.output_name = self.session.get_outputs()[0].name
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        x = check_input(x)
+        # a static graph names every dimension; a dynamic one has strings or None there
+        if any(isinstance(d, int) and d != s for d, s in zip(self.input_shape, x.shape)):
+            raise InputError(f"this ONNX model takes input of shape {self.input_shape}, got {x.shape}")
+        out = self.session.run([self.output_name], {self.input_name: x})[0]
+        return np.asarray(out, dtype=np.float32)
+
+    def close(self) -> None:
+        self.session = None

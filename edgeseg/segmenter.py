@@ -1,0 +1,87 @@
+"""`Segmenter`: an artifact, its manifest and a runner, turning BGR frames into class maps.
+
+    seg = edgeseg.load("enet.onnx")           # or a .pt, .safetensors, engine folder, "enet"
+    classes = seg.predict(frame)               # frame: BGR uint8 (H, W, 3) -> uint8 (H, W)
+
+The same pre- and post-processing (edgeseg.preprocess) runs for every back end.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch.nn as nn
+
+from edgeseg.backends import Runner, open_runner, resolve_artifact
+from edgeseg.data.palettes import default_palette
+from edgeseg.errors import ArtifactError, InputError
+from edgeseg.manifest import Manifest
+from edgeseg.preprocess import frame_to_input, logits_to_classes, resize_logits
+
+
+class Segmenter:
+    def __init__(self, runner: Runner, manifest: Manifest) -> None:
+        self.runner, self.manifest = runner, manifest
+        self.num_classes = manifest.num_classes
+        self.classes = list(manifest.classes) or [str(i) for i in range(self.num_classes)]
+        self.input_size = tuple(manifest.input_size)
+        self.palette = default_palette(self.num_classes)
+
+    @classmethod
+    def load(cls, source: str | Path, backend: str = "auto", device: str | None = None) -> "Segmenter":
+        """`source`: an artifact path (file with its .json manifest, or a folder with manifest.json)
+        or a registered model name, meaning that model with the weights shipped in the package."""
+        manifest, file = resolve_artifact(_artifact_path(source))
+        return cls(open_runner(file, backend, device, manifest=manifest), manifest)
+
+    @classmethod
+    def from_model(cls, model: nn.Module, manifest: Manifest, backend: str = "torch", device: str | None = None) -> "Segmenter":
+        """Wrap an in-memory model (e.g. straight out of training) described by `manifest`."""
+        return cls(open_runner(model, backend, device, manifest=manifest), manifest)
+
+    def preprocess(self, frame_bgr: np.ndarray) -> np.ndarray:
+        return frame_to_input(frame_bgr, self.input_size, self.manifest.mean, self.manifest.std)
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        logits = self.runner.infer(x)
+        if logits.ndim != 4 or logits.shape[1] != self.num_classes:
+            raise ArtifactError(f"the {self.runner.name} model returned logits of shape {logits.shape}, its manifest says {self.num_classes} classes")
+        return logits
+
+    def postprocess(self, logits: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray:
+        return logits_to_classes(logits, frame_hw)
+
+    def predict(self, frame_bgr: np.ndarray) -> np.ndarray:
+        """BGR uint8 (H, W, 3) -> uint8 class map (H, W)."""
+        return self.postprocess(self.infer(self.preprocess(frame_bgr)), frame_bgr.shape[:2])
+
+    def predict_logits(self, frame_bgr: np.ndarray) -> np.ndarray:
+        """BGR uint8 (H, W, 3) -> float32 logits (C, H, W) at the frame's size."""
+        return resize_logits(self.infer(self.preprocess(frame_bgr)), frame_bgr.shape[:2])
+
+    def close(self) -> None:
+        self.runner.close()
+
+    def __enter__(self) -> "Segmenter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Segmenter({self.manifest.model}, {self.num_classes} classes, input {self.input_size}, {self.runner!r})"
+
+
+def _artifact_path(source: str | Path) -> Path:
+    """A path as given, or a bare registered model name -> its bundled weights."""
+    path = Path(source)
+    if path.exists() or isinstance(source, Path) or any(c in str(source) for c in "/\\."):
+        return path
+    from edgeseg.registry import UnknownModelError, model_info
+    from edgeseg.weights import pretrained_path
+
+    try:
+        model_info(source)
+    except UnknownModelError as e:
+        raise InputError(f"{e} (and no file named {source!r} exists)") from None
+    return pretrained_path(source)
