@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, InputError
 from edgeseg.stream.channels import END, Channel, LatestSlot
 from edgeseg.stream.overlay import Overlay, hud_lines
 from edgeseg.stream.sinks import Sink
@@ -78,7 +78,9 @@ class Pipeline:
         self.max_frames, self.on_result, self.hud = max_frames, on_result, hud
         self.overlay = Overlay(segmenter.classes, segmenter.palette, alpha=alpha, legend=legend)
         manifest, runner = segmenter.manifest, segmenter.runner
-        labels = getattr(source, "labels", None)
+        labels = source.labels
+        if labels is not None and labels.classes and list(labels.classes) != list(segmenter.classes):
+            raise InputError(f"the labels of {source.name} name classes {list(labels.classes)}, the model {list(segmenter.classes)}: its mIoU would mean nothing")
         ignore = labels.ignore_index if labels is not None and labels.ignore_index is not None else manifest.ignore_index
         self.stats = StreamStats(len(segmenter.classes), ignore)
         self.meta = {

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -37,13 +37,14 @@ class VideoSink(Sink):
             raise InputError(f"--out {self.path}: write .mp4 (mp4v) or .avi (MJPG), not {suffix or 'a file without suffix'}")
         self.cv2 = cv2_module("writing video")
         self.fps = fps if fps and fps > 0 else 30.0
+        # created here, so an unwritable path fails before the stream starts; not with mkstemp,
+        # whose 0600 mode would survive the rename
+        self.tmp = self.path.with_name(f".{self.path.stem}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".tmp{suffix}", dir=self.path.parent)
-            os.close(fd)
+            self.tmp.open("xb").close()
         except OSError as e:
             raise InputError(f"cannot write --out {self.path}: {e.strerror or e}") from None
-        self.tmp = Path(tmp)
         self.writer = None
         self.frames = 0
 

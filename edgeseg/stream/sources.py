@@ -20,6 +20,8 @@ from edgeseg.stream.opencv import cv2_module, has_gstreamer
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 LABELS_SUFFIX = ".labels.npz"
+# 60 labelled CamVid val frames (see edgeseg/assets/README.md): the default source of `edgeseg run`
+DEMO_CLIP = Path(__file__).resolve().parent.parent / "assets" / "camvid-0016E5.mp4"
 
 
 class SourceError(EdgesegError):

@@ -15,12 +15,17 @@ from edgeseg.stream.sources import Source, SourceError
 H, W, CLASSES, BITS = 64, 96, 4, 8
 
 
-def tiny_segmenter(val_miou: float | None = 0.5) -> Segmenter:
+def tiny_segmenter(val_miou: float | None = 0.5, infer_delay: float = 0.0) -> Segmenter:
+    """A real Segmenter over a two-layer network; `infer_delay` makes it as slow as a big model."""
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, CLASSES, 1))
     manifest = Manifest(model="tiny", num_classes=CLASSES, input_size=(H, W), format="weights",
                         classes=[f"class{i}" for i in range(CLASSES)], metrics={} if val_miou is None else {"val_miou": val_miou})
-    return Segmenter.from_model(model, manifest, backend="torch")
+    seg = Segmenter.from_model(model, manifest, backend="torch")
+    if infer_delay:
+        fast = seg.infer
+        seg.infer = lambda x: (time.sleep(infer_delay), fast(x))[1]
+    return seg
 
 
 def coded_frame(i: int) -> np.ndarray:

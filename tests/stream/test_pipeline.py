@@ -41,14 +41,7 @@ def test_video_file_is_processed_frame_by_frame_in_order(seg, tmp_path):
 
 
 def test_live_source_keeps_latest_frame_drops_stale_and_memory_stays_flat(tmp_path):
-    seg = tiny_segmenter()
-    slow_infer = seg.infer
-
-    def infer(x):  # a model far slower than the camera
-        threading.Event().wait(0.01)
-        return slow_infer(x)
-
-    seg.infer = infer
+    seg = tiny_segmenter(infer_delay=0.01)  # far slower than the camera
     n, size = 400, (240, 320)
     frame_bytes = size[0] * size[1] * 3
     indices = []
@@ -105,12 +98,13 @@ def test_failing_stage_stops_the_stream_and_still_closes_the_output(tmp_path):
     assert _no_pipeline_threads()
 
 
-def test_ctrl_c_shuts_down_cleanly(seg, tmp_path):
+def test_ctrl_c_shuts_down_cleanly(tmp_path):
     """KeyboardInterrupt arrives in the main thread (as from Ctrl-C) while the stream runs."""
+    seg = tiny_segmenter(infer_delay=0.01)  # 200 frames take > 2 s
 
     def interrupt(p):
         if p.frame.index == 4:
-            _thread.interrupt_main()
+            _thread.interrupt_main()  # seen by the main thread within its 0.1 s wait
 
     frames = [coded_frame(i) for i in range(200)]
     report = Pipeline(seg, ArraySource(frames), VideoSink(tmp_path / "out.mp4", fps=15), on_result=interrupt, **PLAIN).run()
