@@ -193,8 +193,8 @@ class ArraySource(Source):
     one at `fps` (then frames the pipeline has not taken in time are dropped, as from a camera).
     Benchmarks use it so that the figure measures the pipeline, not an image decoder."""
 
-    def __init__(self, frames: Sequence[np.ndarray], labels: Sequence[np.ndarray] | None = None, *, live: bool = False, fps: float | None = None, name: str = "memory") -> None:
-        super().__init__(FrameLabels(labels, len(labels), origin=name) if labels is not None else None)
+    def __init__(self, frames: Sequence[np.ndarray], labels: Sequence[np.ndarray] | None = None, *, ignore_index: int | None = None, live: bool = False, fps: float | None = None, name: str = "memory") -> None:
+        super().__init__(FrameLabels(labels, len(labels), ignore_index=ignore_index, origin=name) if labels is not None else None)
         self.frames, self.live, self.fps, self.name = frames, live, fps, name
         self._next_due: float | None = None
 

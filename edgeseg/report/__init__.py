@@ -1,0 +1,1 @@
+"""fps-against-accuracy reports: the benchmark table (terminal, CSV, JSON) and the Pareto plot."""

@@ -1,0 +1,80 @@
+"""The benchmark table: one row per model x back end x precision, printed, and written as CSV and JSON."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from edgeseg.fileio import write_json, write_text
+
+
+@dataclass
+class BenchRow:
+    model: str
+    backend: str
+    precision: str
+    device: str
+    input_size: str  # HxW fed to the network
+    engine_p50_ms: float  # runner.infer alone, after warm-up
+    engine_p99_ms: float
+    engine_fps: float  # iterations / time, same frame over and over
+    stream_fps: float  # frames out / wall time through the threaded pipeline (overlay included)
+    stream_p50_ms: float  # end-to-end latency of one frame, capture to sink
+    miou: float | None  # on the benchmark data, through the stream
+    images: int
+    manifest_miou: float | None = None  # what the artifact's manifest records (val_miou)
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} {self.backend} {self.precision}"
+
+
+@dataclass
+class Skipped:
+    model: str
+    backend: str
+    precision: str
+    reason: str
+
+    def line(self) -> str:
+        return f"skipped {self.model} {self.backend} {self.precision}: {self.reason}"
+
+
+def to_csv(rows: list[BenchRow]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=[f.name for f in fields(BenchRow)], lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(asdict(r))
+    return buf.getvalue()
+
+
+def write_reports(rows: list[BenchRow], skipped: list[Skipped], folder: str | Path, meta: dict) -> dict[str, Path]:
+    folder = Path(folder)
+    paths = {"csv": folder / "bench.csv", "json": folder / "bench.json"}
+    write_text(paths["csv"], to_csv(rows))
+    write_json(paths["json"], {**meta, "rows": [asdict(r) for r in rows], "skipped": [asdict(s) for s in skipped]})
+    return paths
+
+
+def render(rows: list[BenchRow], title: str):
+    """A rich Table: speed on the left, accuracy on the right."""
+    from rich.table import Table
+
+    def f(v, fmt="{:.1f}"):
+        return "-" if v is None else fmt.format(v)
+
+    table = Table(title=title, caption="engine: runner.infer alone; stream: the threaded pipeline end to end; times in ms")
+    for name in ("model", "backend", "prec", "device"):
+        table.add_column(name, overflow="fold")
+    for name in ("engine p50", "p99", "engine fps", "stream fps", "stream/engine", "stream p50", "mIoU %", "val mIoU % (manifest)"):
+        table.add_column(name, justify="right")
+    for r in rows:
+        table.add_row(
+            r.model, r.backend, r.precision, r.device,
+            f(r.engine_p50_ms), f(r.engine_p99_ms), f(r.engine_fps), f(r.stream_fps),
+            f(100 * r.stream_fps / r.engine_fps, "{:.0f}%"), f(r.stream_p50_ms),
+            f(None if r.miou is None else 100 * r.miou, "{:.2f}"), f(None if r.manifest_miou is None else 100 * r.manifest_miou, "{:.2f}"),
+        )
+    return table

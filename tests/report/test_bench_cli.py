@@ -1,0 +1,89 @@
+"""`edgeseg bench` end to end on a tiny ENet and a synthetic dataset."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+from artifact_factory import tiny_manifest, tiny_model, write_image_folder, write_weights
+from typer.testing import CliRunner
+
+import edgeseg.weights
+from edgeseg.cli import app
+from edgeseg.data.camvid import image_folder
+from edgeseg.eval.evaluate import evaluate
+from edgeseg.segmenter import Segmenter
+from edgeseg.train.checkpoint import save_weights
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # the stream runs its stages in threads already (see tests/stream/conftest.py)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_image_folder(tmp_path_factory.mktemp("data"), n=3)
+
+
+@pytest.fixture
+def bundled(tmp_path, monkeypatch):
+    """A tiny ENet posing as the bundled `enet-camvid` weights."""
+    path = tmp_path / "weights" / "enet-camvid.safetensors"
+    path.parent.mkdir()
+    save_weights(path, tiny_model())
+    manifest = tiny_manifest()
+    manifest.record_hash(path)
+    manifest.save(path)
+    monkeypatch.setattr(edgeseg.weights, "WEIGHTS_DIR", path.parent)
+    return path
+
+
+def bench(*args):
+    return CliRunner().invoke(app, ["bench", *map(str, args), "--warmup", "1", "--iters", "3"])
+
+
+def test_bench_by_name_measures_what_runs_and_skips_the_rest_with_reasons(data, bundled, tmp_path):
+    result = bench("enet", "--data", data, "--backends", "torch,onnxruntime,tensorrt", "--precisions", "fp32,int8", "--out-dir", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "out" / "bench.csv").open()))
+    assert [(r["backend"], r["precision"]) for r in rows] == [("torch", "fp32"), ("onnxruntime", "fp32")]
+    for r in rows:
+        assert float(r["engine_fps"]) > 0 and float(r["stream_fps"]) > 0 and int(r["images"]) == 3
+        assert float(r["engine_p50_ms"]) <= float(r["engine_p99_ms"])
+    # the stream's mIoU is the same number `edgeseg eval` computes on those images
+    with Segmenter.load(bundled, backend="torch") as seg:
+        expected = evaluate(seg, image_folder(data), progress=False).miou()
+    assert float(rows[0]["miou"]) == pytest.approx(expected, abs=1e-9)
+    assert float(rows[1]["miou"]) == pytest.approx(expected, abs=0.02)  # ONNX Runtime: same maps up to float ties
+
+    report = json.loads((tmp_path / "out" / "bench.json").read_text())
+    skipped = {(s["backend"], s["precision"]): s["reason"] for s in report["skipped"]}
+    assert set(skipped) == {("torch", "int8"), ("onnxruntime", "int8"), ("tensorrt", "fp32"), ("tensorrt", "int8")}
+    assert "calibrate" in skipped[("onnxruntime", "int8")] and "TensorRT" in skipped[("tensorrt", "fp32")]
+    assert sum(line.startswith("skipped enet ") for line in result.stdout.splitlines()) == 4
+    assert (tmp_path / "out" / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bench_an_artifact_path_on_each_back_end(data, tmp_path):
+    weights = write_weights(tmp_path, tiny_model())
+    result = bench(weights, "--data", data, "--backends", "torch,tensorrt", "--out-dir", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "out" / "bench.csv").open()))
+    assert [(r["model"], r["backend"]) for r in rows] == [("enet", "torch")]
+    assert "skipped" in result.stdout and "tensorrt" in result.stdout
+
+
+def test_bench_errors_are_one_line(data, tmp_path):
+    for args, words in [
+        (["enet", "--data", data, "--backends", "tpu"], "unknown back end tpu"),
+        (["enet", "--data", tmp_path / "nowhere"], "does not exist"),
+        (["enet", "--data", data, "--input-size", "360"], "HxW"),
+    ]:
+        result = bench(*args)
+        assert result.exit_code == 2, result.output
+        assert len(result.stderr.strip().splitlines()) == 1 and words in result.stderr, result.stderr
