@@ -57,13 +57,13 @@ def why_not_from_weights(backend: str, precision: str, cuda: bool) -> str | None
     if backend == "tensorrt":
         if not available("tensorrt"):
             return "TensorRT is not installed here (on a Jetson it comes with JetPack)"
-        return "TensorRT runs built engines: build one with `edgeseg build` and pass its folder to bench"
+        return "TensorRT runs built engines: make one with `edgeseg build MODEL` and pass its folder to bench"
     if precision == "fp16":
         gpu = "" if cuda else "; this machine has no CUDA GPU either"
         return f"fp16 is a TensorRT engine precision, the {backend} back end runs a model's weights in fp32{gpu}"
     if precision == "int8":
         if backend == "onnxruntime":
-            return "INT8 needs a calibrated Q/DQ ONNX artifact: make one with `edgeseg calibrate` and pass its .onnx to bench"
+            return "INT8 runs a calibrated Q/DQ graph: make one with `edgeseg build MODEL --int8` and pass build/MODEL/model.int8.onnx to bench"
         return f"the {backend} back end runs a model's weights in fp32; INT8 runs as Q/DQ ONNX (onnxruntime) or TensorRT"
     return None
 

@@ -68,17 +68,18 @@ class Overlay:
             cv2.putText(view, text, (x, y), font, scale, colour, thick, cv2.LINE_AA)
 
 
-def hud_lines(stats, *, model: str, backend: str, precision: str, device: str, manifest_miou: float | None) -> list[str]:
-    """The HUD's text from live statistics (edgeseg.stream.stats.StreamStats)."""
+def hud_lines(stats, meta: dict) -> list[str]:
+    """The HUD's text from live statistics (edgeseg.stream.stats.StreamStats) and the run's
+    description (model, backend, precision, device, manifest_miou)."""
 
     def ms(stage: str) -> str:
         v = stats.latency[stage].recent_mean()
         return "-" if v is None else f"{v * 1e3:.0f}"
 
-    fps = stats.recent_fps()
-    acc = f"mIoU {manifest_miou:.3f} (val, manifest)" if manifest_miou is not None else "mIoU - (no val_miou in manifest)"
+    fps, val = stats.recent_fps(), meta["manifest_miou"]
+    acc = f"mIoU {val:.3f} (val, manifest)" if val is not None else "mIoU - (no val_miou in manifest)"
     lines = [
-        f"{model} | {backend} {precision} {device}",
+        f"{meta['model']} | {meta['backend']} {meta['precision']} {meta['device']}",
         f"{'-' if fps is None else f'{fps:.1f}'} fps | dropped {stats.dropped}",
         f"ms: pre {ms('preprocess')} inf {ms('infer')} post {ms('postprocess')} ovl {ms('overlay')}",
         acc,

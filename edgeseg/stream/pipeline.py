@@ -9,7 +9,7 @@ under back-pressure: at most a few frames are in flight whatever the source's ra
 - Shutdown is one path for every cause. End of file, a source that fails, `max_frames`, a closed
   window or Ctrl-C all end the capture side; the frames already in flight drain through, the sink
   closes its file (playable, holding every frame processed), and `run()` returns a report.
-  A stage that raises stops the stream too; the stages after it drain and discard.
+  A stage that raises stops the stream too: frames already past it finish, the rest are discarded.
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ class Pipeline:
             "model": manifest.model,
             "backend": runner.name,
             "precision": runner.precision,
-            "device": getattr(runner, "device", "?"),
+            "device": runner.device,
             "input_size": list(manifest.input_size),
             "manifest_miou": manifest.metrics.get("val_miou"),
         }
@@ -120,7 +120,7 @@ class Pipeline:
     def _fail(self, position: int, stage: str, e: BaseException) -> None:
         self._failed_at = position if self._failed_at is None else min(self._failed_at, position)
         self._record(stage, e)
-        self.stop("error")
+        self.stop()
 
     def _timed(self, stage: str, fn, *args):
         t0 = time.perf_counter()
@@ -163,7 +163,7 @@ class Pipeline:
         p.classes = self._timed("postprocess", self.seg.postprocess, p.logits, p.frame.image.shape[:2])
         p.logits = None
         self.stats.on_classes(p.classes, p.frame.label)
-        hud = hud_lines(self.stats, manifest_miou=self.meta["manifest_miou"], **{k: self.meta[k] for k in ("model", "backend", "precision", "device")}) if self.hud else ()
+        hud = hud_lines(self.stats, self.meta) if self.hud else ()
         p.view = self._timed("overlay", self.overlay.render, p.frame.image, p.classes, hud)
 
     def _write(self, p: Packet) -> None:

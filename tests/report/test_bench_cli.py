@@ -64,7 +64,7 @@ def test_bench_by_name_measures_what_runs_and_skips_the_rest_with_reasons(data, 
     report = json.loads((tmp_path / "out" / "bench.json").read_text())
     skipped = {(s["backend"], s["precision"]): s["reason"] for s in report["skipped"]}
     assert set(skipped) == {("torch", "int8"), ("onnxruntime", "int8"), ("tensorrt", "fp32"), ("tensorrt", "int8")}
-    assert "calibrate" in skipped[("onnxruntime", "int8")] and "TensorRT" in skipped[("tensorrt", "fp32")]
+    assert "edgeseg build MODEL --int8" in skipped[("onnxruntime", "int8")] and "TensorRT" in skipped[("tensorrt", "fp32")]
     assert sum(line.startswith("skipped enet ") for line in result.stdout.splitlines()) == 4
     assert (tmp_path / "out" / "pareto.png").read_bytes()[:4] == b"\x89PNG"
 
