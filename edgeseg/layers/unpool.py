@@ -63,8 +63,10 @@ class MaxPoolWithIndices(nn.Module):
 class MaxUnpool(nn.Module):
     """Inverse of `MaxPoolWithIndices` to an explicit output size (odd sizes round-trip).
 
-    ``F.max_unpool2d`` is called with explicit lists because ``torch.jit.script`` rejects a module
-    holding ``nn.MaxUnpool2d`` (IntList assert, torch 2.13).
+    Calls the op ``F.max_unpool2d`` ends in, without its Python size check: that check fails under
+    the legacy ONNX tracer, where sizes are tensors ("cond must be a bool"), and this binding keeps
+    those traced sizes (``torch.ops.aten.max_unpool2d`` freezes them). ``torch.jit.script`` accepts
+    it, while it rejects a module holding ``nn.MaxUnpool2d`` (IntList assert, torch 2.13).
     """
 
     def __init__(self) -> None:
@@ -74,7 +76,7 @@ class MaxUnpool(nn.Module):
     def forward(self, x: torch.Tensor, indices: torch.Tensor, out_h: int, out_w: int) -> torch.Tensor:
         if self.decomposed:
             return unpool_2x2_decomposed(x, indices, out_h, out_w)
-        return F.max_unpool2d(x, indices, [2, 2], [2, 2], [0, 0], [out_h, out_w])
+        return torch._C._nn.max_unpool2d(x, indices, [out_h, out_w])
 
 
 def set_unpool_mode(model: nn.Module, mode: str) -> nn.Module:
