@@ -150,6 +150,8 @@ def build(source: str, out: Path, opts: BuildOptions, log: Log = print) -> Build
 
     if opts.frontend not in FRONTENDS:
         raise InputError(f"--frontend must be one of {', '.join(FRONTENDS)}, got {opts.frontend!r}")
+    if opts.frontend == "torch-tensorrt" and opts.int8:
+        raise InputError("--int8 needs the ONNX front end (the Q/DQ graph): drop --frontend torch-tensorrt")
     model, base = resolve_model(source, opts)
     size = check_input_size(model, opts.input_size or base.input_size)
     if opts.dynamic is not None:
@@ -265,8 +267,6 @@ def _build_engine(model, size, opts: BuildOptions, out: Path, graph: Path, int8:
 
     cache = out / "timing.cache"
     if opts.frontend == "torch-tensorrt":
-        if opts.int8:
-            raise InputError("--int8 needs the ONNX front end (the Q/DQ graph): drop --frontend torch-tensorrt")
         t0 = time.perf_counter()
         plan = trt_be.build_with_torch_tensorrt(model, size, opts.fp16, opts.dynamic, opts.workspace_gb)
         write_bytes(out / "model.engine", plan)
