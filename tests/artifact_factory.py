@@ -37,6 +37,16 @@ def write_weights(folder: Path, model) -> Path:
     return path
 
 
+_written: dict[str, Path] = {}
+
+
+def shared_artifacts(tmp_path_factory) -> dict[str, Path]:
+    """`write_all` once per test session (exports take seconds), shared by every module that asks."""
+    if not _written:
+        _written.update(write_all(tmp_path_factory.mktemp("artifacts")))
+    return dict(_written)
+
+
 def write_all(folder: Path) -> dict[str, Path]:
     """One model as weights, TorchScript and ONNX (native and decomposed unpool), each with its manifest."""
     model = tiny_model()

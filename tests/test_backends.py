@@ -1,12 +1,13 @@
 """Runner back ends: auto-selection, parity between back ends, corrupt artifacts, closing."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import torch
 
-from artifact_factory import INPUT_SIZE, NUM_CLASSES, tiny_manifest, tiny_model, write_all, write_garbage
-from edgeseg._optional import available
+from artifact_factory import INPUT_SIZE, NUM_CLASSES, shared_artifacts, tiny_manifest, tiny_model, write_garbage
 from edgeseg.backends import Runner, open_runner, resolve_artifact
 from edgeseg.backends.onnxruntime_backend import OnnxRuntimeRunner
 from edgeseg.backends.torch_backend import TorchRunner
@@ -15,7 +16,7 @@ from edgeseg.errors import ArtifactError, InputError, MissingDependencyError
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory):
-    return write_all(tmp_path_factory.mktemp("artifacts"))
+    return shared_artifacts(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +65,28 @@ def test_an_in_memory_model_runs_eager_and_a_scripted_one_on_torchscript(artifac
 def test_onnxruntime_for_an_in_memory_model_needs_its_manifest():
     with pytest.raises(InputError, match="manifest"):
         open_runner(tiny_model(), backend="onnxruntime")
+
+
+def test_prelu_rewrite_for_onnxruntime_is_exact(artifacts, batch):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from edgeseg.backends.onnxruntime_backend import prelu_as_relu
+
+    original = artifacts["onnx-native"].read_bytes()
+    assert "PRelu" in {n.op_type for n in onnx.load_from_string(original).graph.node}
+    assert "PRelu" not in {n.op_type for n in onnx.load_from_string(prelu_as_relu(original)).graph.node}
+    with OnnxRuntimeRunner(original, rewrite_prelu=False) as kept, OnnxRuntimeRunner(original) as rewritten:
+        np.testing.assert_array_equal(rewritten.infer(batch), kept.infer(batch))
+
+    # edge values, per-channel slopes of both signs, against PRelu's definition
+    x = np.array([[-3.0, -0.0, 0.0, 2.5, -np.inf, np.inf], [-1e-30, 7.0, -2.0, np.nan, -0.5, 1e30]], np.float32).reshape(1, 2, 1, 6)
+    slope = np.array([0.25, -1.5], np.float32).reshape(2, 1, 1)
+    io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 2, 1, 6]) for n in ("x", "y")]
+    graph = helper.make_graph([helper.make_node("PRelu", ["x", "slope"], ["y"])], "prelu", io[:1], io[1:], [numpy_helper.from_array(slope, "slope")])
+    tiny = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+    with OnnxRuntimeRunner(tiny) as runner:
+        np.testing.assert_array_equal(runner.session.run(None, {"x": x})[0], np.where(x > 0, x, slope * x))
 
 
 def test_close_releases_the_session(artifacts):
@@ -135,8 +158,8 @@ def test_artifact_and_back_end_must_fit(artifacts):
         open_runner(artifacts["weights"], backend="tensorrt")
 
 
-@pytest.mark.skipif(available("tensorrt"), reason="TensorRT is installed: the engine back end is a later issue's test")
-def test_engine_folder_without_tensorrt_names_the_install(tmp_path):
+def test_engine_folder_without_tensorrt_names_the_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorrt", None)  # import fails as on a machine without TensorRT
     engine = tmp_path / "enet.engine"
     engine.write_bytes(b"engine")
     manifest = tiny_manifest("tensorrt")

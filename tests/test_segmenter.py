@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import edgeseg
-from artifact_factory import INPUT_SIZE, NUM_CLASSES, tiny_manifest, tiny_model, write_all, write_weights
+from artifact_factory import INPUT_SIZE, NUM_CLASSES, shared_artifacts, tiny_manifest, tiny_model, write_weights
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.manifest import IMAGENET_MEAN, IMAGENET_STD
 from edgeseg.preprocess import frame_to_input, logits_to_classes, resize_logits
@@ -14,7 +14,7 @@ from edgeseg.segmenter import Segmenter
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory):
-    return write_all(tmp_path_factory.mktemp("artifacts"))
+    return shared_artifacts(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

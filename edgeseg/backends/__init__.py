@@ -99,14 +99,15 @@ def _model_runner(model: nn.Module, backend: str, device: str | None, manifest: 
     from edgeseg.backends.torch_backend import TorchRunner
     from edgeseg.backends.torchscript_backend import TorchScriptRunner
 
-    if backend == "torch" or (backend == "auto" and not isinstance(model, torch.jit.ScriptModule)):
+    scripted = isinstance(model, torch.jit.ScriptModule)
+    if backend == "torch" or (backend == "auto" and not scripted):
         return TorchRunner(model, device)
     if backend in ("auto", "torchscript"):
-        if isinstance(model, torch.jit.ScriptModule):
-            return TorchScriptRunner(model, device)
-        from edgeseg.export.torchscript import to_torchscript
+        if not scripted:
+            from edgeseg.export.torchscript import to_torchscript
 
-        return TorchScriptRunner(to_torchscript(model, manifest.input_size if manifest else None)[0], device)
+            model = to_torchscript(model, manifest.input_size if manifest else None)[0]
+        return TorchScriptRunner(model, device)
     if backend == "onnxruntime":
         from edgeseg.backends.onnxruntime_backend import OnnxRuntimeRunner
 
