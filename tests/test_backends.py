@@ -167,6 +167,8 @@ def test_engine_folder_without_tensorrt_names_the_install(tmp_path, monkeypatch)
     manifest.save(tmp_path)
     with pytest.raises(MissingDependencyError, match="pip install"):
         open_runner(tmp_path)
+    with pytest.raises(InputError, match="CUDA GPU"):
+        open_runner(tmp_path, device="cpu")
 
 
 def test_unknown_device_is_an_input_error(artifacts):

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import torch.nn as nn
 
-from edgeseg._optional import require
 from edgeseg.backends.base import BACKENDS, Runner, RunnerBase
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.manifest import Manifest
@@ -77,7 +76,7 @@ def open_runner(
         file = Path(artifact_or_model)
     fmt = manifest.format
     if fmt == "tensorrt" or backend == "tensorrt":
-        return _tensorrt_runner(file, fmt)
+        return _tensorrt_runner(file, manifest, device)
     if fmt == "weights":
         from edgeseg.backends.torch_backend import model_from_weights
 
@@ -119,11 +118,14 @@ def _model_runner(model: nn.Module, backend: str, device: str | None, manifest: 
     raise InputError(f"an in-memory model cannot run on the {backend} back end; build an engine first with `edgeseg build`")
 
 
-def _tensorrt_runner(file: Path, fmt: str) -> Runner:
-    if fmt != "tensorrt":
+def _tensorrt_runner(file: Path, manifest: Manifest, device: str | None) -> Runner:
+    if manifest.format != "tensorrt":
         raise InputError(f"the tensorrt back end runs engines; build one from {file} with `edgeseg build`")
-    require("tensorrt", "running TensorRT engines")
-    raise ArtifactError(f"{file} is a TensorRT engine, and this version of edgeseg has no TensorRT back end yet")
+    if device == "cpu":
+        raise InputError("a TensorRT engine runs on a CUDA GPU, not on the cpu device")
+    from edgeseg.backends.tensorrt_backend import TensorRTRunner
+
+    return TensorRTRunner(file, manifest)  # checks TensorRT version and GPU against the manifest
 
 
 __all__ = ["BACKENDS", "FORMAT_SUFFIXES", "Runner", "RunnerBase", "open_runner", "resolve_artifact"]
