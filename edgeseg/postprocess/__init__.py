@@ -1,0 +1,1 @@
+"""Post-processing of class probabilities (dense CRF)."""
