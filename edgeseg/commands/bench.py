@@ -26,6 +26,7 @@ def main(
     out_dir: Path = typer.Option(Path("runs/bench"), help="Folder for bench.csv, bench.json and pareto.png."),
 ) -> None:
     import platform
+    import sys
 
     import numpy as np
     import torch
@@ -44,7 +45,7 @@ def main(
     from edgeseg.segmenter import Segmenter
     from edgeseg.weights import WEIGHTS_DIR, pretrained_path
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)  # a piped table stays whole
     wanted_backends = _split(backends, BACKENDS, "back end")
     wanted_precisions = _split(precisions, ("fp32", "fp16", "int8"), "precision")
     size = parse_input_size(input_size) if input_size else None
