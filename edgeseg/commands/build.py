@@ -32,7 +32,8 @@ def main(
     flags = [("--fp16", fp16), ("--int8", int8), ("--random-init", random_init)]
     valued = [("--input-size", input_size), ("--dynamic", dynamic), ("--unpool", unpool if unpool != "auto" else None),
               ("--workspace", workspace if workspace != 2.0 else None), ("--dla-core", dla_core),
-              ("--frontend", frontend if frontend != "onnx" else None), ("--weights", weights)]
+              ("--frontend", frontend if frontend != "onnx" else None), ("--weights", weights),
+              ("--data", data if int8 else None)]  # INT8 calibrates on --data: part of what the engine is
     words = ["edgeseg", "build", source, *[f for f, on in flags if on]]
     words += [w for name, v in valued if v is not None for w in (name, str(v))] + ["--out", str(out)]
     opts = BuildOptions(
