@@ -157,7 +157,7 @@ def dense_crf(
     ones = torch.ones(h * w, 1)
     norms = [lattice.filter(ones) for _, lattice in kernels]
 
-    p = torch.from_numpy(np.ascontiguousarray(probs, dtype=np.float32)).reshape(c, -1).t()
+    p = torch.from_numpy(np.ascontiguousarray(probs, dtype=np.float32)).reshape(c, -1).t().contiguous()
     log_p = torch.log(p.clamp_min(1e-8))
     q = torch.softmax(log_p, dim=1)
     for _ in range(iterations):
