@@ -4,8 +4,9 @@ One thread per stage, joined by bounded channels (edgeseg.stream.channels), so t
 (the network runs on frame n while frame n+1 is resized and frame n-1 drawn) and memory is flat
 under back-pressure: at most a few frames are in flight whatever the source's rate.
 
-- A live source hands frames through a `LatestSlot`: the newest frame wins, stale ones are
-  dropped and counted. A file source goes through a blocking `Channel`: every frame, in order.
+- A live source hands frames to preprocessing and to the network through `LatestSlot`s: the
+  newest frame wins, stale ones are dropped and counted, and latency stays near one inference.
+  A file source goes through blocking `Channel`s: every frame, in order.
 - Shutdown is one path for every cause. End of file, a source that fails, `max_frames`, a closed
   window or Ctrl-C all end the capture side; the frames already in flight drain through, the sink
   closes its file (playable, holding every frame processed), and `run()` returns a report.
@@ -100,8 +101,10 @@ class Pipeline:
         self._failed_at: int | None = None  # a stage that raised; it and those before it discard
         self._stopped_by: str | None = None
         self._output: Path | None = None
-        first = LatestSlot(self.stats.on_drop) if source.live else Channel(queue_depth)
-        self._channels = [first] + [Channel(queue_depth) for _ in range(3)]
+        # A live source drops stale frames on both sides of preprocessing, so the network (the slow
+        # stage) always starts on the newest frame instead of one that waited behind it.
+        latest = lambda: LatestSlot(self.stats.on_drop) if source.live else Channel(queue_depth)  # noqa: E731
+        self._channels = [latest(), latest(), Channel(queue_depth), Channel(queue_depth)]
 
     # -- control ------------------------------------------------------------------------------
     def stop(self, reason: str = "stopped") -> None:

@@ -62,6 +62,14 @@ def test_live_source_keeps_latest_frame_drops_stale_and_memory_stays_flat(tmp_pa
     assert peak < 40 * frame_bytes, f"peak traced memory {peak / 1e6:.1f} MB for {n} frames"
 
 
+def test_live_source_latency_stays_near_one_inference():
+    """A frame waits for at most the inference in progress (about 2x one inference end to end),
+    not behind queued ones (about 5x with a 2-deep queue in front of the network)."""
+    report = Pipeline(tiny_segmenter(infer_delay=0.03), FastCamera(800, (240, 320))).run()  # ~30 inferences
+    lat = report.summary["latency_ms"]
+    assert lat["end_to_end"]["p50"] < 3.5 * lat["infer"]["p50"]
+
+
 def test_source_failing_mid_stream_stops_cleanly_reports_and_leaves_playable_file(seg, tmp_path):
     source = FailingSource(good=12)
     report = Pipeline(seg, source, VideoSink(tmp_path / "out.mp4", fps=15), **PLAIN).run()
