@@ -189,24 +189,15 @@ class ImageFolderSource(Source):
 
 
 class ArraySource(Source):
-    """Frames already in memory, replayed as a file source (in order, every frame), or as a live
-    one at `fps` (then frames the pipeline has not taken in time are dropped, as from a camera).
-    Benchmarks use it so that the figure measures the pipeline, not an image decoder."""
+    """Frames already in memory, replayed as a file source: in order, every frame. Benchmarks use
+    it so that the figure measures the pipeline, not an image decoder."""
 
-    def __init__(self, frames: Sequence[np.ndarray], labels: Sequence[np.ndarray] | None = None, *, ignore_index: int | None = None, live: bool = False, fps: float | None = None, name: str = "memory") -> None:
+    def __init__(self, frames: Sequence[np.ndarray], labels: Sequence[np.ndarray] | None = None, *, ignore_index: int | None = None, name: str = "memory") -> None:
         super().__init__(FrameLabels(labels, len(labels), ignore_index=ignore_index, origin=name) if labels is not None else None)
-        self.frames, self.live, self.fps, self.name = frames, live, fps, name
-        self._next_due: float | None = None
+        self.frames, self.name = frames, name
 
     def grab(self) -> np.ndarray | None:
-        if self._index >= len(self.frames):
-            return None
-        if self.live and self.fps:  # a camera delivers at its own pace
-            now = time.perf_counter()
-            self._next_due = max(self._next_due or now, now)
-            time.sleep(self._next_due - now)
-            self._next_due += 1.0 / self.fps
-        return self.frames[self._index]
+        return self.frames[self._index] if self._index < len(self.frames) else None
 
 
 def csi_pipeline(spec: str) -> str:
