@@ -95,8 +95,9 @@ class StreamStats:
         self.labelled = 0
         self.captured = self.processed = self.dropped = 0
         self._lock = threading.Lock()
-        self.started: float | None = None
-        self.finished: float | None = None
+        self.started: float | None = None  # first frame captured
+        self.first_out: float | None = None
+        self.finished: float | None = None  # last frame out
         self._done_times: deque[float] = deque(maxlen=30)
 
     def on_capture(self, t: float) -> None:
@@ -120,13 +121,16 @@ class StreamStats:
         self.end_to_end.add(now - t_capture)
         self.processed += 1
         self.finished = now
+        if self.first_out is None:
+            self.first_out = now
         self._done_times.append(now)
 
     def fps(self) -> float | None:
-        """Frames out per second of wall time, first capture to last frame out."""
-        if not self.processed or self.started is None or self.finished is None or self.finished <= self.started:
+        """Throughput: frames out per second from the first frame out to the last. The wait for
+        the first frame is latency (end_to_end), not throughput; `duration_s` includes it."""
+        if self.processed < 2 or self.finished <= self.first_out:
             return None
-        return self.processed / (self.finished - self.started)
+        return (self.processed - 1) / (self.finished - self.first_out)
 
     def recent_fps(self) -> float | None:
         t = list(self._done_times)

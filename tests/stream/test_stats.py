@@ -35,3 +35,22 @@ def test_temporal_stability():
     assert s.score == 1.0
     s.update(b)  # class 0: IoU 8/16; class 1: 0/8 -> 0.25
     assert s.score == pytest.approx((1.0 + 0.25) / 2)
+
+
+def test_fps_is_steady_state_throughput_and_duration_includes_the_wait_for_the_first_frame():
+    import time
+
+    from edgeseg.stream.stats import StreamStats
+
+    s = StreamStats(2)
+    assert s.fps() is None
+    t0 = time.perf_counter()
+    s.on_capture(t0)
+    time.sleep(0.1)  # pipeline fill: latency, not throughput
+    for _ in range(3):
+        s.on_done(t0)
+        time.sleep(0.02)
+    summary = s.summary()
+    assert summary["fps"] <= 2 / 0.04 * 1.01  # 2 intervals of >= 20 ms
+    assert summary["duration_s"] >= 0.14 and summary["fps"] > 3 / summary["duration_s"]
+    assert summary["latency_ms"]["end_to_end"]["count"] == 3
