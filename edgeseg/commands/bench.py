@@ -25,6 +25,7 @@ def main(
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when the back end sees one)."),
     out_dir: Path = typer.Option(Path("runs/bench"), help="Folder for bench.csv, bench.json and pareto.png."),
 ) -> None:
+    import copy
     import platform
     import sys
 
@@ -49,20 +50,20 @@ def main(
     wanted_backends = _split(backends, BACKENDS, "back end")
     wanted_precisions = _split(precisions, ("fp32", "fp16", "int8"), "precision")
     size = parse_input_size(input_size) if input_size else None
-    try:
-        dataset = open_dataset(data, split)
-    except DatasetError as e:
-        raise InputError(str(e)) from None
-    n = min(len(dataset), max_images or len(dataset))
-    frames, labels = [], []
-    for i in range(n):
-        rgb, label = dataset[i]
-        frames.append(np.ascontiguousarray(rgb[:, :, ::-1]))
-        labels.append(label)
     if not models:
         models = sorted(p.name.removesuffix("-camvid.safetensors") for p in WEIGHTS_DIR.glob("*-camvid.safetensors"))
         if not models:
             raise InputError(f"no model has bundled weights in {WEIGHTS_DIR} yet: name artifacts to measure")
+    try:
+        dataset = open_dataset(data, split)
+        n = min(len(dataset), max_images or len(dataset))
+        frames, labels = [], []
+        for i in range(n):  # decoded once, before any timing
+            rgb, label = dataset[i]
+            frames.append(np.ascontiguousarray(rgb[:, :, ::-1]))
+            labels.append(label)
+    except DatasetError as e:
+        raise InputError(str(e)) from None
 
     cuda = torch.cuda.is_available()
     rows, skips = [], []
@@ -108,7 +109,8 @@ def main(
                 if reason:
                     skip(item, backend, precision, reason)
                     continue
-                with Segmenter.from_model(model, manifest, backend=backend, device=device) as seg:
+                # a copy each: the torch back end may move its model to the GPU, an export needs it where it was
+                with Segmenter.from_model(copy.deepcopy(model), manifest, backend=backend, device=device) as seg:
                     run(seg)
 
     if not rows:
