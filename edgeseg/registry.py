@@ -6,6 +6,8 @@ from typing import Callable
 
 import torch.nn as nn
 
+from edgeseg.errors import InputError
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -27,7 +29,7 @@ class ModelInfo:
 _MODELS: dict[str, ModelInfo] = {}
 
 
-class UnknownModelError(KeyError):
+class UnknownModelError(InputError, KeyError):
     """Raised for a model name that is not registered."""
 
     def __str__(self) -> str:  # KeyError quotes its message; a CLI wants plain text

@@ -13,11 +13,12 @@ import numpy as np
 from PIL import Image
 
 from edgeseg.data.palettes import CAMVID_CLASSES, CAMVID_IGNORE
+from edgeseg.errors import InputError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
-class DatasetError(ValueError):
+class DatasetError(InputError, ValueError):
     """A dataset folder that does not have the expected layout."""
 
 
