@@ -1,0 +1,107 @@
+"""Calibrators: from a tensor's statistics to the amax of symmetric INT8 (scale = amax / 127).
+
+- max: the largest |x| seen.
+- percentile: the |x| below which p% of the values fall (99.9, 99.99, 99.999).
+- entropy: TensorRT's entropy calibrator 2 (Migacz, "8-bit Inference with TensorRT", GTC 2017):
+  over a 2048-bin |x| histogram, for each candidate i >= 128 bins the reference P is the first i
+  bins with everything beyond folded into bin i-1, the candidate Q is those i bins merged into
+  128 levels and spread back over each level's non-empty bins; the threshold is (i + 0.5) bin
+  widths for the i of smallest KL(P || Q).
+- mse: the amax minimising the expected squared error of quantize-dequantize (rounding inside
+  the range, clipping outside) over the histogram.
+
+ONNX Runtime's own calibrators differ: its Entropy works on a signed histogram whose defaults
+(128 bins, 128 quantized bins) leave a single candidate, so it returns the max; it has no MSE.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from edgeseg.errors import InputError
+from edgeseg.quant.stats import ActivationStats, TensorStats
+
+QMAX = 127  # symmetric signed INT8, as TensorRT requires
+PERCENTILES = (99.9, 99.99, 99.999)
+METHODS = ("max", *(f"percentile-{p:g}" for p in PERCENTILES), "entropy", "mse")
+ENTROPY_LEVELS = 128
+ENTROPY_START = 128
+
+
+def _used(s: TensorStats) -> int:
+    """Number of bins up to the last non-empty one."""
+    nz = np.flatnonzero(s.hist)
+    return int(nz[-1]) + 1 if nz.size else 0
+
+
+def max_amax(s: TensorStats) -> float:
+    return s.amax
+
+
+def percentile_amax(s: TensorStats, percentile: float) -> float:
+    if not 0 < percentile <= 100:
+        raise InputError(f"percentile must be in (0, 100], got {percentile}")
+    total = s.hist.sum()
+    if total == 0 or s.width == 0:
+        return s.amax
+    # integer ranks: a float CDF can land a hair below p and skip to a far bin of a sparse tail
+    rank = int(np.ceil(round(percentile / 100.0 * total, 6)))
+    idx = int(np.searchsorted(np.cumsum(s.hist), max(rank, 1)))
+    return min((idx + 1) * s.width, s.amax)
+
+
+def entropy_amax(s: TensorStats, levels: int = ENTROPY_LEVELS, start: int = ENTROPY_START) -> float:
+    n = _used(s)
+    if n <= start or s.width == 0:
+        return s.amax  # the whole range fits the smallest candidate: nothing to clip
+    hist = s.hist[:n].astype(np.float64)
+    best_i, best_kl = n, np.inf
+    for i in range(start, n + 1):
+        p = hist[:i].copy()
+        p[i - 1] += hist[i:].sum()
+        nonzero = p > 0
+        bounds = (np.arange(levels + 1) * i) // levels
+        level_of_bin = np.repeat(np.arange(levels), np.diff(bounds))
+        merged = np.add.reduceat(hist[:i], bounds[:-1])
+        spread = np.add.reduceat(nonzero.astype(np.float64), bounds[:-1])
+        q = np.where(nonzero, merged[level_of_bin] / np.maximum(spread[level_of_bin], 1), 0.0)
+        if np.any(q[nonzero] == 0):
+            continue  # P has mass where Q has none: infinite divergence
+        p_n, q_n = p[nonzero] / p.sum(), q[nonzero] / q.sum()
+        kl = float(np.sum(p_n * np.log(p_n / q_n)))
+        if kl < best_kl:
+            best_i, best_kl = i, kl
+    return min((best_i + 0.5) * s.width, s.amax)
+
+
+def mse_amax(s: TensorStats, qmax: int = QMAX, start: int = ENTROPY_START) -> float:
+    n = _used(s)
+    if n <= start or s.width == 0:
+        return s.amax
+    centres = (np.arange(n) + 0.5) * s.width
+    counts = s.hist[:n].astype(np.float64)
+    candidates = (np.arange(start, n + 1)) * s.width  # upper edges of bins start-1 .. n-1
+    scale = candidates[:, None] / qmax
+    deq = np.minimum(np.round(centres[None, :] / scale), qmax) * scale
+    mse = ((deq - centres[None, :]) ** 2 * counts[None, :]).sum(1)
+    return min(float(candidates[int(np.argmin(mse))]), s.amax)
+
+
+def amax_of(s: TensorStats, method: str) -> float:
+    """amax of one tensor by `method` (one of METHODS); never 0, so the scale is always valid."""
+    if method == "max":
+        a = max_amax(s)
+    elif method.startswith("percentile-"):
+        a = percentile_amax(s, float(method.split("-", 1)[1]))
+    elif method == "entropy":
+        a = entropy_amax(s)
+    elif method == "mse":
+        a = mse_amax(s)
+    else:
+        raise InputError(f"unknown calibration method {method!r}; choose one of {', '.join(METHODS)}")
+    return float(a) if a > 0 else 1.0  # an all-zero tensor quantizes exactly with any scale
+
+
+def compute_amax(stats: ActivationStats, method: str, tensors=None) -> dict[str, float]:
+    """amax of every tensor in `stats` (or only `tensors`) by `method`."""
+    names = stats.tensors if tensors is None else tensors
+    return {name: amax_of(stats[name], method) for name in names}

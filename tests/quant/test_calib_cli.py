@@ -1,0 +1,127 @@
+"""Calibration-set selection and the `edgeseg calib` / `edgeseg calibrate` commands, end to end on a
+synthetic dataset in CamVid's layout and classes (ENet at 32x48)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from edgeseg.cli import app
+from edgeseg.data.palettes import CAMVID_CLASSES
+from edgeseg.data.synthetic import SyntheticDataset
+from edgeseg.quant.calibset import CalibrationSet
+from edgeseg.quant.select import Coverage, select_images
+
+CLASSES = ["sky", "road", "car", "sign"]
+
+
+def test_selection_covers_a_class_that_only_one_image_has():
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(100, 1000, (50, 4))
+    pixels[:, 3] = 0
+    pixels[37, 3] = 5  # the only image with class 3, and only 5 pixels of it
+    chosen = select_images(pixels, 5, per_class=2)
+    assert len(chosen) == len(set(chosen)) == 5 and 37 in chosen
+    assert Coverage.of(pixels, chosen, CLASSES).missing == []
+    assert select_images(pixels, 5, per_class=2) == chosen  # deterministic
+
+
+def test_balance_brings_shares_close_to_the_training_set():
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 1000, (200, 4)) * rng.integers(0, 2, (200, 4))
+    cov = Coverage.of(pixels, select_images(pixels, 60, per_class=3), CLASSES)
+    assert np.abs(np.array(cov.share_selected) - cov.share_train).sum() < 0.02
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A CamVid-layout dataset of synthetic scenes, a recipe for ENet at 32x48, and random weights with a manifest."""
+    import torch
+
+    from edgeseg.manifest import Manifest
+    from edgeseg.registry import create_model
+    from edgeseg.train.checkpoint import save_weights
+
+    root = tmp_path_factory.mktemp("proj")
+    data = root / "data"
+    for split, n, seed in (("train", 20, 0), ("val", 3, 50)):
+        (data / split).mkdir(parents=True)
+        (data / f"{split}annot").mkdir()
+        lines = []
+        scenes = SyntheticDataset(n, (32, 48), len(CAMVID_CLASSES), seed=seed)
+        for i in range(n):
+            img, lbl = scenes[i]
+            Image.fromarray(img).save(data / split / f"{i}.png")
+            Image.fromarray(lbl).save(data / f"{split}annot" / f"{i}.png")
+            lines.append(f"/{split}/{i}.png /{split}annot/{i}.png")
+        (data / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    recipe = root / "tiny.toml"
+    recipe.write_text(f"""
+name = "tiny"
+[model]
+name = "enet"
+num_classes = 11
+[data]
+path = "{data}"
+classes = {json.dumps(CAMVID_CLASSES)}
+ignore_index = 11
+input_size = [32, 48]
+[calibration]
+manifest = "{root / 'calib.json'}"
+images = 12
+[targets]
+max_int8_miou_drop = 100.0
+""")
+    torch.manual_seed(0)
+    weights = root / "enet.safetensors"
+    save_weights(weights, create_model("enet", num_classes=11))
+    m = Manifest(model="enet", num_classes=11, input_size=(32, 48), format="weights", classes=list(CAMVID_CLASSES), ignore_index=11)
+    m.record_hash(weights)
+    m.save(weights)
+    return root, recipe, weights
+
+
+def test_calib_select_writes_a_manifest_that_covers_every_class(project):
+    root, recipe, _ = project
+    result = CliRunner().invoke(app, ["calib", "select", str(recipe), "--per-class", "1"])
+    assert result.exit_code == 0, result.output
+    cs = CalibrationSet.load(root / "calib.json")
+    assert len(cs.images) == 12 and cs.split == "train"
+    # every class of the training split is in the 12 images (sky, road and 9 object classes)
+    assert cs.coverage.missing == [c for c, s in zip(cs.coverage.classes, cs.coverage.share_train) if s == 0] == []
+    cs.verify(root / "data")
+    report = CliRunner().invoke(app, ["calib", "report", str(root / "calib.json")])
+    assert report.exit_code == 0 and "Bicyclist" in report.output
+
+
+def test_calibrate_writes_int8_graph_cache_and_precision_map(project):
+    import edgeseg
+    from edgeseg.manifest import Manifest
+    from edgeseg.quant.trt_cache import read_cache
+
+    root, recipe, weights = project
+    if not (root / "calib.json").is_file():
+        CliRunner().invoke(app, ["calib", "select", str(recipe), "--per-class", "1"])
+    out = root / "out"
+    result = CliRunner().invoke(app, ["calibrate", str(recipe), "--weights", str(weights), "--method", "max",
+                                      "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    m = Manifest.load(out / "model.int8.onnx")
+    q = m.extra["quantization"]
+    assert m.precision == "int8" and q["method"] == "max" and q["tensorrt_unsupported_ops"] == []
+    assert set(q["precision_map"].values()) == {"int8"} and len(q["precision_map"]) == 89  # ENet's weighted layers
+    head, amax = read_cache(out / "calibration.cache")
+    assert head == "TRT-100300-EntropyCalibration2"
+    assert amax.keys() == json.loads((out / "scales.json").read_text())["amax"].keys()
+    with edgeseg.load(out / "model.int8.onnx") as seg:
+        assert seg.runner.precision == "int8"
+        assert seg.predict(np.zeros((32, 48, 3), np.uint8)).shape == (32, 48)
+
+
+def test_calibrate_without_a_calibration_set_says_how_to_make_one(project, tmp_path):
+    _, recipe, weights = project
+    result = CliRunner().invoke(app, ["calibrate", str(recipe), "--weights", str(weights), "--calib", str(tmp_path / "none.json")])
+    assert result.exit_code == 2 and "edgeseg calib select" in result.output

@@ -1,0 +1,80 @@
+"""Calibrator math on distributions whose right answer is known."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgeseg.errors import InputError
+from edgeseg.quant.calibrators import METHODS, amax_of, entropy_amax, mse_amax, percentile_amax
+from edgeseg.quant.stats import TensorStats
+
+
+def stats_of(*chunks: np.ndarray) -> TensorStats:
+    s = TensorStats()
+    for c in chunks:
+        s.update(c)
+    return s
+
+
+@pytest.fixture(scope="module")
+def gaussian_with_outliers():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(400_000).astype(np.float32)
+    outliers = rng.uniform(30, 50, 40).astype(np.float32) * rng.choice([-1, 1], 40)
+    # the outliers arrive in a later batch, so the histogram has to widen to take them
+    return stats_of(x[:200_000], np.concatenate([x[200_000:], outliers]))
+
+
+def test_max_of_a_uniform_sample_is_its_largest_magnitude():
+    x = np.random.default_rng(1).uniform(-3, 2, 50_000).astype(np.float32)
+    s = stats_of(*np.split(x, 5))
+    assert amax_of(s, "max") == pytest.approx(float(np.abs(x).max()), rel=0, abs=0)
+    assert (s.minimum, s.maximum) == (float(x.min()), float(x.max()))
+
+
+def test_histogram_keeps_every_value_when_it_widens(gaussian_with_outliers):
+    s = gaussian_with_outliers
+    assert s.hist.sum() == 400_040
+    assert s.width * s.bins >= s.amax > s.width * s.bins / 2
+
+
+@pytest.mark.parametrize("method", ["entropy", "percentile-99.9", "percentile-99.99"])
+def test_entropy_and_percentile_clip_outliers_well_below_the_max(gaussian_with_outliers, method):
+    s = gaussian_with_outliers
+    a = amax_of(s, method)
+    assert a < 0.2 * s.amax  # the 40 outliers (|x| >= 30) are clipped ...
+    assert a > 2.5  # ... but the Gaussian body (sigma 1) is not
+
+
+def test_percentile_matches_numpy_within_a_bin():
+    x = np.abs(np.random.default_rng(2).standard_normal(100_000).astype(np.float32))
+    s = stats_of(x)
+    for p in (99.9, 99.99):
+        assert abs(percentile_amax(s, p) - np.percentile(x, p)) <= 2 * s.width
+
+
+def test_a_distribution_without_outliers_is_not_clipped():
+    x = np.random.default_rng(3).uniform(-1, 1, 200_000).astype(np.float32)
+    s = stats_of(x)
+    assert entropy_amax(s) > 0.95 * s.amax
+    assert mse_amax(s) > 0.95 * s.amax
+
+
+def test_mse_trades_rounding_against_clipping():
+    # A Laplace body has a long thin tail: clipping part of it costs less than coarse rounding
+    x = np.random.default_rng(4).laplace(0, 1, 400_000).astype(np.float32)
+    s = stats_of(x)
+    assert 3 < mse_amax(s) < 0.8 * s.amax
+
+
+def test_all_zero_tensor_gets_a_usable_scale():
+    s = stats_of(np.zeros(1000, np.float32))
+    assert all(amax_of(s, m) > 0 for m in METHODS)
+
+
+def test_unknown_method_and_bad_percentile_are_input_errors():
+    s = stats_of(np.ones(10, np.float32))
+    with pytest.raises(InputError):
+        amax_of(s, "kl")
+    with pytest.raises(InputError):
+        percentile_amax(s, 0)
