@@ -21,6 +21,7 @@ def main(
     out: Optional[Path] = typer.Option(None, help="Output folder (default build/<recipe>-int8)."),
     max_images: Optional[int] = typer.Option(None, min=1, help="Score only the first N val images."),
     sensitivity_images: int = typer.Option(8, min=1, help="Calibration images the per-layer sensitivity runs on."),
+    rank: bool = typer.Option(False, "--rank", help="Rank layers by sensitivity (and print the table) even when the bound holds."),
     cpu_unsigned: bool = typer.Option(False, "--cpu-unsigned", help="Also write model.int8-cpu.onnx: uint8 activations for ONNX Runtime's x86 kernels. CPU ONLY: TensorRT rejects it."),
     tensorrt_version: str = typer.Option("10.3.0", help="TensorRT that will read calibration.cache (JetPack 6: 10.3.0)."),
     progress: bool = typer.Option(True, help="Show progress bars."),
@@ -34,7 +35,7 @@ def main(
     src = resolve_source(source, weights, recipe)
     out = out or Path("build") / f"{src.recipe.name}-int8"
     opt = Options(method=method, percentile=percentile, max_miou_drop=max_miou_drop, data=data, calib=calib, max_images=max_images,
-                  sensitivity_images=sensitivity_images, cpu_unsigned=cpu_unsigned, tensorrt_version=tensorrt_version, progress=progress)
+                  sensitivity_images=sensitivity_images, rank_always=rank, cpu_unsigned=cpu_unsigned, tensorrt_version=tensorrt_version, progress=progress)
     result = calibrate(src, out, opt, log=console.print)
 
     methods = Table(title=f"{src.recipe.name}: INT8 calibration methods (val mIoU %)")

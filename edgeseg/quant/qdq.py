@@ -55,6 +55,34 @@ def weighted_layers(model: onnx.ModelProto) -> list[onnx.NodeProto]:
     return [n for n in model.graph.node if n.op_type in WEIGHTED_OPS and len(n.input) > 1 and n.input[1] in inits]
 
 
+def tensorrt_int8_unsupported(model: onnx.ModelProto) -> set[str]:
+    """Convolutions TensorRT has no INT8 kernel for, which stay float.
+
+    The rule NVIDIA's ModelOpt applies before quantizing for TensorRT: a Conv with fewer than 16
+    input or output channels is kept in INT8 only when it is ungrouped, has a square kernel, one of
+    its channel counts is a multiple of 8 and it either reads the graph input or has 16+ channels
+    on the other side; a grouped one only with output channels a multiple of 8 and kernels >= 3.
+    (ENet's 3->13 initial conv and the 4-channel 3x3s of its last bottleneck are such layers.)
+    """
+    inits, graph_inputs = graph.initializers(model), {i.name for i in model.graph.input}
+    out = set()
+    for n in weighted_layers(model):
+        if n.op_type != "Conv":
+            continue
+        cout, cin = inits[n.input[1]].dims[:2]
+        if cout >= 16 and cin >= 16:
+            continue
+        group = next((a.i for a in n.attribute if a.name == "group"), 1)
+        kernel = list(inits[n.input[1]].dims[2:])
+        if group == 1:
+            ok = (cout % 8 == 0 or cin % 8 == 0) and (n.input[0] in graph_inputs or cout >= 16 or cin >= 16) and len(set(kernel)) == 1
+        else:
+            ok = cout % 8 == 0 and all(k >= 3 for k in kernel)
+        if not ok:
+            out.add(n.name)
+    return out
+
+
 @dataclass
 class Plan:
     """Where Q/DQ go: (node, input slot) edges per activation tensor, weights per layer, scale groups."""

@@ -148,6 +148,7 @@ class Options:
     calib: Path | None = None
     max_images: int | None = None
     sensitivity_images: int = 8
+    rank_always: bool = False  # rank layers by sensitivity even when the bound holds
     cpu_unsigned: bool = False
     tensorrt_version: str = "10.3.0"
     progress: bool = True
@@ -159,7 +160,8 @@ class Outcome:
     int8_miou: float
     method: str
     methods: dict[str, float]
-    excluded: list[str]
+    excluded: list[str]  # kept float by the sensitivity fallback
+    unsupported: list[str] = field(default_factory=list)  # kept float: no TensorRT INT8 kernel
     sensitivity: list[tuple[str, float]] = field(default_factory=list)
     fallback: list[dict] = field(default_factory=list)
     cpu_miou: float | None = None
@@ -192,24 +194,32 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
     evaluate = lambda model, precision: 100 * score(model, base, val, precision, opt.max_images, opt.progress)["miou"]  # noqa: E731
     fp32_miou = evaluate(fp32, "fp32")
     log(f"FP32 val mIoU {fp32_miou:.2f}")
-    planned = qdq.plan(fp32).tensors
+    unsupported = qdq.tensorrt_int8_unsupported(fp32)
+    if unsupported:
+        log(f"{len(unsupported)} layers stay float: TensorRT has no INT8 kernel for their shape ({', '.join(sorted(unsupported))})")
+    planned = qdq.plan(fp32, unsupported).tensors
     table, ranges = {}, {}
     for m in methods:
         ranges[m] = calibrators.compute_amax(stats, m, planned)
-        table[m] = evaluate(qdq.insert_qdq(fp32, ranges[m]), "int8")
+        table[m] = evaluate(qdq.insert_qdq(fp32, ranges[m], unsupported), "int8")
         log(f"  {m:<18} INT8 mIoU {table[m]:.2f}  drop {fp32_miou - table[m]:+.2f}")
     method = max(table, key=table.get)
     amax = {**calibrators.compute_amax(stats, method), **ranges[method]}
-    outcome = Outcome(fp32_miou, table[method], method, table, [])
+    outcome = Outcome(fp32_miou, table[method], method, table, [], unsupported=sorted(unsupported))
 
-    if fp32_miou - outcome.int8_miou > bound:
-        log(f"drop {fp32_miou - outcome.int8_miou:.2f} > {bound:.2f}: ranking layers by sensitivity on {opt.sensitivity_images} calibration images")
+    too_far = fp32_miou - outcome.int8_miou > bound
+    if too_far or opt.rank_always:
+        if too_far:
+            log(f"drop {fp32_miou - outcome.int8_miou:.2f} > {bound:.2f}: ranking layers by sensitivity on {opt.sensitivity_images} calibration images")
         from edgeseg.quant.sensitivity import layer_sensitivity
 
-        outcome.sensitivity = layer_sensitivity(fp32, amax, inputs[: opt.sensitivity_images], base.num_classes)
+        candidates = [n.name for n in qdq.weighted_layers(fp32) if n.name not in unsupported]
+        outcome.sensitivity = layer_sensitivity(fp32, amax, inputs[: opt.sensitivity_images], base.num_classes, candidates)
+    if too_far:
         _fallback(fp32, amax, outcome, bound, lambda model: evaluate(model, "int8"), log)
 
-    int8 = qdq.insert_qdq(fp32, amax, frozenset(outcome.excluded))
+    float_layers = unsupported | set(outcome.excluded)
+    int8 = qdq.insert_qdq(fp32, amax, float_layers)
     from edgeseg.export.opcheck import unsupported_ops
     from edgeseg.quant.trt_cache import write_cache
 
@@ -222,7 +232,9 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
         "method": method, "methods_val_miou": table, "fp32_val_miou": fp32_miou, "int8_val_miou": outcome.int8_miou,
         "max_miou_drop": bound, "within_bound": fp32_miou - outcome.int8_miou <= bound,
         "val_images": min(len(val), opt.max_images or len(val)),
-        "precision_map": qdq.precision_map(fp32, frozenset(outcome.excluded)),
+        "precision_map": qdq.precision_map(fp32, float_layers),
+        "float_layers": {**{n: "no TensorRT INT8 kernel for this shape" for n in sorted(unsupported)},
+                         **{n: "sensitivity fallback" for n in outcome.excluded}},
         "calibration": {"manifest": str(calib_path), "images": len(cs.images), "images_sha256": cs.images_sha256},
         "tensorrt_cache": {"file": files["cache"].name, "sha256": sha256(files["cache"]), "tensorrt_version": opt.tensorrt_version},
         "tensorrt_unsupported_ops": sorted(unsupported_ops(int8)),
@@ -232,7 +244,7 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
     if opt.cpu_unsigned:
         from edgeseg.quant.cpu import cpu_qdq
 
-        cpu = cpu_qdq(fp32, stats, amax, frozenset(outcome.excluded))
+        cpu = cpu_qdq(fp32, stats, amax, float_layers)
         outcome.cpu_miou = evaluate(cpu, "int8")
         log(f"CPU-only unsigned form: val mIoU {outcome.cpu_miou:.2f}")
         cpu_quant = {**quant, "scheme": "ONNX Runtime QDQ placement, uint8 activations: CPU ONLY, TensorRT rejects it",
@@ -285,7 +297,7 @@ def _fallback(fp32, amax, outcome: Outcome, bound: float, evaluate: Callable, lo
     ranked = [name for name, _ in outcome.sensitivity]
 
     def trial(k: int) -> float:
-        miou = evaluate(qdq.insert_qdq(fp32, amax, frozenset(ranked[:k])))
+        miou = evaluate(qdq.insert_qdq(fp32, amax, frozenset(ranked[:k]) | set(outcome.unsupported)))
         outcome.fallback.append({"float_layers": k, "int8_val_miou": miou})
         log(f"  {k:>3} layers in float: INT8 mIoU {miou:.2f}  drop {outcome.fp32_miou - miou:+.2f}")
         return miou

@@ -121,3 +121,22 @@ def test_cpu_form_uses_unsigned_activations_and_integer_kernels(tmp_path, tiny_f
     inputs = synthetic_inputs(4, seed=500)
     agree = np.mean([np.mean(a == b) for a, b in zip(class_maps(tiny_fp32[0], inputs), class_maps(cpu, inputs, "int8"))])
     assert agree >= 0.98
+
+
+@pytest.mark.parametrize("needed", [1, 3, 5])
+def test_fallback_keeps_the_fewest_top_ranked_layers_that_meet_the_bound(tiny_fp32, amax, needed):
+    from edgeseg.quant.workflow import Outcome, _fallback
+
+    fp32 = tiny_fp32[0]
+    layers = [n.name for n in qdq.weighted_layers(fp32)]
+    ranked = [(name, float(len(layers) - i)) for i, name in enumerate(layers)]
+
+    def fake_miou(model):  # each top-ranked layer still in INT8 costs a point; the bound is 0.5 points
+        weights = graph.initializers(model)
+        floats = {n.name for n in model.graph.node if n.name in layers and n.input[1] in weights}  # float weights
+        return 50.0 - sum(1 for name in layers[:needed] if name not in floats)
+
+    outcome = Outcome(fp32_miou=50.0, int8_miou=50.0 - needed, method="max", methods={}, excluded=[], sensitivity=ranked)
+    _fallback(fp32, amax, outcome, 0.5, fake_miou, lambda _: None)
+    assert outcome.excluded == layers[:needed] and outcome.int8_miou == 50.0
+    assert len(outcome.fallback) <= 2 * len(layers).bit_length()
