@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import sys
 
 import typer
 
@@ -18,7 +17,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
 
 
 @app.callback()
@@ -46,19 +44,10 @@ def _one_line_errors(command):
 
 
 for _name in COMMANDS:
-    try:
-        _mod = importlib.import_module(f"edgeseg.commands.{_name}")
-    except ModuleNotFoundError as _e:
-        if _e.name != f"edgeseg.commands.{_name}":
-            raise
-        continue
+    _mod = importlib.import_module(f"edgeseg.commands.{_name}")
     app.command(name=_name, help=_mod.__doc__)(_one_line_errors(_mod.main))
 
 
 def main() -> None:
-    """Entry point that turns a user-actionable error into one line and exit code 2."""
-    try:
-        app(standalone_mode=True)
-    except EdgesegError as e:
-        typer.echo(f"error: {e}", err=True)
-        sys.exit(2)
+    """Console-script entry point."""
+    app()
