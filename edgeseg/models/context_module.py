@@ -7,7 +7,8 @@ fc6 (7x7, 4096) dilated by 4, fc7 1x1; a 1x1 layer to the class scores at output
 Context module (section 3, Table 1): on the C class-score maps, seven 3x3 convolutions with
 dilations 1, 1, 2, 4, 8, 16, 1 and ReLU, then a 1x1 convolution to C channels (receptive field
 67x67). Basic: C channels throughout (64 C^2 weights). Large: 2C, 2C, 4C, 8C, 16C, 32C, 32C.
-Both start as the identity (the paper's initialisation; random init did not train, it reports):
+Both start as the identity (the paper's initialisation: standard random initialisation did not
+give a module that helped, it reports):
 the centre tap passes channel a of c_i to channel b of c_{i+1} with weight C/c_{i+1} when
 floor(aC/c_i) = floor(bC/c_{i+1}), all other weights are 0 (basic) or small noise (large).
 Bilinear upsampling to the input size follows, as in the paper.

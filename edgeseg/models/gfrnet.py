@@ -3,7 +3,8 @@ Labeling", CVPR 2017), Fig. 2.
 
 Encoder: the 13 convolutions of VGG-16 (batch norm here, see backbones/vgg.py); its block
 outputs f1..f5 (strides 1-16), and after pool5 one 3x3 conv (f6, stride 32) from which a 3x3
-conv makes the coarse label map. Decoder: five gate units G(f5, f6), G(f4, f5), ..., G(f1, f2)
+conv makes the coarse label map (that single conv stands in for the paper's layers between
+pool5 and the coarse map, which are not reproduced exactly). Decoder: five gate units G(f5, f6), G(f4, f5), ..., G(f1, f2)
 (layers/gate.py), each feeding a gated refinement unit that doubles the label map's resolution,
 the last one at the input size. Every label map is supervised (deep supervision; the paper weighs
 the stages equally, i.e. a recipe `aux_weight` of 1.0): `forward()` returns the final map,

@@ -8,7 +8,8 @@ parameters, 29.5M in all, Table 6 of the paper).
 
 SegNet-Basic (section 4): four encoders and four decoders, 64 channels, 7x7 kernels; ReLU only
 in the encoder (the decoder has none, as in the paper); a 1x1 classifier. The paper's local
-contrast normalisation of the input is left to the data pipeline.
+contrast normalisation of the input is not reproduced: inputs are mean/std normalised like
+every other model's.
 
 `upsample` may be "bilinear" or "transposed" instead of "unpool": the decoder variants the paper
 compares SegNet with (Table 1); the encoder then uses plain max pooling.
