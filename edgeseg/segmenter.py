@@ -20,8 +20,10 @@ from edgeseg.preprocess import frame_to_input, logits_to_classes, resize_logits
 
 
 class Segmenter:
-    def __init__(self, runner: Runner, manifest: Manifest) -> None:
+    def __init__(self, runner: Runner, manifest: Manifest, crf: bool = False) -> None:
         self.runner, self.manifest = runner, manifest
+        # Dense-CRF refinement of the class map (DeepLab v1/v2 post-processing); costs ~1 s/frame on a CPU.
+        self.crf = crf
         self.num_classes = manifest.num_classes
         self.classes = list(manifest.classes) or [str(i) for i in range(self.num_classes)]
         self.input_size = tuple(manifest.input_size)
@@ -48,12 +50,21 @@ class Segmenter:
             raise ArtifactError(f"the {self.runner.name} model returned logits of shape {logits.shape}, its manifest says {self.num_classes} classes")
         return logits
 
-    def postprocess(self, logits: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray:
-        return logits_to_classes(logits, frame_hw)
+    def postprocess(self, logits: np.ndarray, frame_hw: tuple[int, int], frame_bgr: np.ndarray | None = None) -> np.ndarray:
+        if not self.crf:
+            return logits_to_classes(logits, frame_hw)
+        if frame_bgr is None:
+            raise InputError("CRF refinement needs the frame: pass frame_bgr to postprocess")
+        from edgeseg.postprocess.crf import dense_crf
+
+        z = resize_logits(logits, frame_hw)
+        probs = np.exp(z - z.max(0, keepdims=True))
+        probs /= probs.sum(0, keepdims=True)
+        return dense_crf(frame_bgr[:, :, ::-1], probs).argmax(0).astype(np.uint8)
 
     def predict(self, frame_bgr: np.ndarray) -> np.ndarray:
         """BGR uint8 (H, W, 3) -> uint8 class map (H, W)."""
-        return self.postprocess(self.infer(self.preprocess(frame_bgr)), frame_bgr.shape[:2])
+        return self.postprocess(self.infer(self.preprocess(frame_bgr)), frame_bgr.shape[:2], frame_bgr)
 
     def predict_logits(self, frame_bgr: np.ndarray) -> np.ndarray:
         """BGR uint8 (H, W, 3) -> float32 logits (C, H, W) at the frame's size."""

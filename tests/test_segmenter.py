@@ -152,3 +152,20 @@ def test_postprocess_upsamples_logits_then_argmaxes():
     # the interpolated scores cross half-way: the boundary sits in the middle, not on a 2x2 grid
     np.testing.assert_array_equal(out, np.repeat([[0, 0, 0, 0, 1, 1, 1, 1]], 4, axis=0))
     assert resize_logits(logits, (2, 2)).shape == (2, 2, 2)
+
+
+def test_crf_option_refines_the_class_map_with_the_frame(seg):
+    from edgeseg.postprocess.crf import dense_crf
+
+    f = frame(*INPUT_SIZE, seed=5)
+    logits = seg.infer(seg.preprocess(f))
+    seg.crf = True
+    try:
+        refined = seg.predict(f)
+        with pytest.raises(InputError, match="needs the frame"):
+            seg.postprocess(logits, INPUT_SIZE)
+    finally:
+        seg.crf = False
+    z = resize_logits(logits, INPUT_SIZE)
+    probs = np.exp(z - z.max(0)) / np.exp(z - z.max(0)).sum(0)
+    np.testing.assert_array_equal(refined, dense_crf(f[:, :, ::-1], probs).argmax(0))

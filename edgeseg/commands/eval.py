@@ -16,6 +16,7 @@ def main(
     max_images: Optional[int] = typer.Option(None, min=1, help="Score only the first N images."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results to this JSON file."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
+    crf: bool = typer.Option(False, "--crf", help="Refine each class map with a dense CRF (DeepLab v1/v2 post-processing) and score that."),
 ) -> None:
     import time
 
@@ -33,6 +34,7 @@ def main(
     except DatasetError as e:
         raise InputError(str(e)) from None
     with edgeseg.load(model, backend=backend, device=device) as seg:
+        seg.crf = crf
         start = time.perf_counter()
         cm = evaluate(seg, dataset, max_images=max_images, progress=progress)
         seconds = time.perf_counter() - start
@@ -58,7 +60,7 @@ def main(
     if json_out is not None:
         write_json(json_out, {
             "model": seg.manifest.model, "source": model, "backend": runner.name, "precision": runner.precision,
-            "device": runner.device, "dataset": dataset.name, "data": str(data), "split": split, "images": n,
+            "device": runner.device, "crf": crf, "dataset": dataset.name, "data": str(data), "split": split, "images": n,
             **summary, "seconds": seconds,
         })
         console.print(f"wrote {json_out}")

@@ -163,7 +163,7 @@ class Pipeline:
         p.logits, p.x = self._timed("infer", self.seg.infer, p.x), None
 
     def _postprocess(self, p: Packet) -> None:
-        p.classes = self._timed("postprocess", self.seg.postprocess, p.logits, p.frame.image.shape[:2])
+        p.classes = self._timed("postprocess", self.seg.postprocess, p.logits, p.frame.image.shape[:2], p.frame.image)
         p.logits = None
         self.stats.on_classes(p.classes, p.frame.label)
         hud = hud_lines(self.stats, self.meta) if self.hud else ()
