@@ -251,3 +251,15 @@ def test_parse_input_size():
         with pytest.raises(InputError):
             parse_input_size(bad)
 
+
+
+def test_cli_exports_a_triton_repository(tmp_path):
+    repo = tmp_path / "models"
+    result = runner.invoke(app, ["export", "linknet", "--format", "triton", "--dynamic", "--input-size", "64x96", "--no-verify", "--out", str(repo)])
+    assert result.exit_code == 0, result.output
+    folder = repo / "linknet-fp32"
+    config = (folder / "config.pbtxt").read_text()
+    assert 'platform: "onnxruntime_onnx"' in config and "max_batch_size: 8" in config
+    graph = onnx.load(str(folder / "1" / "model.onnx"))
+    onnx.checker.check_model(graph)
+    assert graph.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # batch left free

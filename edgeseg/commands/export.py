@@ -1,4 +1,4 @@
-"""Export a model to TorchScript or ONNX, with a manifest (classes, input size, normalisation, versions, hashes)."""
+"""Export a model to TorchScript, ONNX or a Triton Inference Server model repository, with a manifest (classes, input size, normalisation, versions, hashes)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,14 +9,14 @@ import typer
 
 def main(
     model: str = typer.Argument(..., help="Registered model name (see `edgeseg models`)."),
-    fmt: str = typer.Option("onnx", "--format", "-f", help="torchscript or onnx."),
+    fmt: str = typer.Option("onnx", "--format", "-f", help="torchscript, onnx, or triton (a model repository serving the ONNX graph; with --dynamic it batches up to 8)."),
     unpool: str = typer.Option("native", help="ONNX max-unpool form: native (MaxPool indices + MaxUnpool: ONNX Runtime, or TensorRT with the plugin) or decomposed (standard operators only)."),
     input_size: Optional[str] = typer.Option(None, help="HxW the network is fed (default: the weights' manifest, else 360x480)."),
     dynamic: bool = typer.Option(False, help="ONNX: free batch, height and width."),
     weights: Optional[Path] = typer.Option(None, help="A .safetensors file or a state-dict .pt; a <weights>.json manifest beside it supplies classes, input size and normalisation."),
     pretrained: Optional[str] = typer.Option(None, help="Weights shipped with edgeseg, by tag (e.g. camvid)."),
     num_classes: Optional[int] = typer.Option(None, help="Classes of the model (default: the weights' manifest, else 11)."),
-    out: Optional[Path] = typer.Option(None, help="Output file (default ./<model>[-<tag>][-<unpool>].onnx or .ts)."),
+    out: Optional[Path] = typer.Option(None, help="Output file (default ./<model>[-<tag>][-<unpool>].onnx or .ts); for triton the repository folder (default ./triton-models)."),
     opset: int = typer.Option(17, help="ONNX opset (>= 17)."),
     verify: bool = typer.Option(True, help="Run the artifact once and compare it with eager PyTorch (ONNX needs onnxruntime)."),
 ) -> None:
@@ -24,8 +24,8 @@ def main(
     from edgeseg.export import parse_input_size
     from edgeseg.registry import UnknownModelError, model_info
 
-    if fmt not in ("torchscript", "onnx"):
-        raise InputError(f"--format must be torchscript or onnx, got {fmt!r}")
+    if fmt not in ("torchscript", "onnx", "triton"):
+        raise InputError(f"--format must be torchscript, onnx or triton, got {fmt!r}")
     if unpool not in ("native", "decomposed"):
         raise InputError(f"--unpool must be native or decomposed, got {unpool!r}")
     if weights is not None and pretrained is not None:
@@ -34,7 +34,7 @@ def main(
         info = model_info(model)
     except UnknownModelError as e:
         raise InputError(str(e)) from None
-    if fmt == "onnx" and not info.onnx:
+    if fmt in ("onnx", "triton") and not info.onnx:
         raise InputError(f"{model} is flagged as not exportable to ONNX; export it with --format torchscript")
     size = parse_input_size(input_size) if input_size else None
 
@@ -48,6 +48,9 @@ def main(
     with torch.no_grad():
         base, net = _load(model, weights, pretrained, num_classes)
         size = check_input_size(net, size or base.input_size)
+        if fmt == "triton":
+            _export_triton(net, base, size, unpool, dynamic, opset, out or Path("triton-models"))
+            return
         if out is None:
             parts = [model] + ([pretrained] if pretrained else []) + ([unpool] if fmt == "onnx" and info.needs_unpool else [])
             out = Path(f"{'-'.join(parts)}.{'onnx' if fmt == 'onnx' else 'ts'}")
@@ -62,6 +65,19 @@ def main(
             typer.echo(f"TensorRT ONNX parser: {'needs plugins for ' + ', '.join(bad) if bad else 'every operator supported'}")
         if verify:
             _verify(net, path, fmt, size)
+
+
+def _export_triton(net, base, size, unpool: str, dynamic: bool, opset: int, repo: Path) -> None:
+    import tempfile
+
+    from edgeseg.export.onnx import export_onnx
+    from edgeseg.export.triton_repo import write_triton_repo
+    from edgeseg.manifest import Manifest
+
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_path = export_onnx(net, Path(tmp) / "model.onnx", size, unpool=unpool, dynamic=dynamic, opset=opset, manifest=base)
+        folder = write_triton_repo(onnx_path, repo, Manifest.load(onnx_path), max_batch=8 if dynamic else 0)
+    typer.echo(f"wrote Triton model {folder} (config.pbtxt + ONNX graph{', dynamic batch up to 8' if dynamic else ', fixed batch 1'})")
 
 
 def _load(name: str, weights: Path | None, tag: str | None, num_classes: int | None):
