@@ -182,3 +182,20 @@ def test_unknown_device_is_an_input_error(artifacts):
 def test_cuda_asked_for_without_a_gpu_says_so():
     with pytest.raises(InputError, match="no CUDA GPU"):
         TorchRunner(tiny_model(), device="cuda")
+
+
+@pytest.mark.parametrize("kind", ["weights", "torchscript"])
+def test_auto_takes_the_cuda_graph_path_on_a_gpu_without_tensorrt(artifacts, kind, monkeypatch):
+    """Routing only (no GPU here): the runner itself is replaced by a recorder."""
+    import edgeseg.backends as backends
+    import edgeseg.backends.cuda_graph as cuda_graph
+    import edgeseg.backends.tensorrt_backend as trt
+
+    made = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(trt, "tensorrt_unavailable", lambda host=None: "TensorRT not installed")
+    monkeypatch.setattr(cuda_graph, "CudaGraphRunner", lambda source, precision: made.append((source, precision)) or "gpu-runner")
+    assert backends.open_runner(artifacts[kind]) == "gpu-runner"
+    assert made[0][1] == "fp16"
+    with open_runner(artifacts[kind], device="cpu") as r:  # an explicit CPU request is honoured
+        assert r.device == "cpu"

@@ -77,6 +77,14 @@ def open_runner(
     fmt = manifest.format
     if fmt == "tensorrt" or backend == "tensorrt":
         return _tensorrt_runner(file, manifest, device)
+    if backend == "auto" and device in (None, "cuda") and fmt in ("torchscript", "weights") and _gpu_without_tensorrt():
+        from edgeseg.backends.cuda_graph import CudaGraphRunner
+
+        if fmt == "weights":
+            from edgeseg.backends.torch_backend import model_from_weights
+
+            return CudaGraphRunner(model_from_weights(file, manifest), precision="fp16")
+        return CudaGraphRunner(file, precision="fp16")
     if fmt == "weights":
         from edgeseg.backends.torch_backend import model_from_weights
 
@@ -90,6 +98,17 @@ def open_runner(
 
         return OnnxRuntimeRunner(file, device, precision=manifest.precision)
     raise InputError(f"a {fmt} artifact cannot run on the {backend} back end; export the model's weights to that format with `edgeseg export`")
+
+
+def _gpu_without_tensorrt() -> bool:
+    """A CUDA GPU but no usable TensorRT: `auto` then takes the fp16 CUDA-graph path."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return False
+    from edgeseg.backends.tensorrt_backend import tensorrt_unavailable
+
+    return tensorrt_unavailable() is not None
 
 
 def _model_runner(model: nn.Module, backend: str, device: str | None, manifest: Manifest | None) -> Runner:
