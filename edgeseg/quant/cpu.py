@@ -12,7 +12,9 @@ the same calibrator as the TensorRT form; the graph is NOT TensorRT-compatible.
 """
 from __future__ import annotations
 
+import logging
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +40,7 @@ def cpu_qdq(model: onnx.ModelProto, stats: ActivationStats, amax: dict[str, floa
     data = TensorsData(CalibrationMethod.MinMax, {
         t: TensorData(lowest=np.float32(lo), highest=np.float32(hi)) for t, (lo, hi) in ranges.items()
     })
-    with tempfile.TemporaryDirectory(prefix="edgeseg-quant-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="edgeseg-quant-") as tmp, _quiet_root_logger():
         cache, out = Path(tmp) / "ranges.json", Path(tmp) / "cpu.onnx"
         save_tensors_data(data, cache)
         quantize_static(
@@ -48,3 +50,16 @@ def cpu_qdq(model: onnx.ModelProto, stats: ActivationStats, amax: dict[str, floa
             extra_options={"WeightSymmetric": True, "ActivationSymmetric": False},
         )
         return onnx.load(str(out))
+
+
+@contextmanager
+def _quiet_root_logger():
+    """quantize_static logs advice through the root logger (per-channel axis of a BatchNorm's
+    1-D scale, pre-processing hints) that says nothing about our graph."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)

@@ -138,9 +138,11 @@ def plan(model: onnx.ModelProto, exclude: set[str] | frozenset[str] = frozenset(
         quantize(n.input[0], n, 0)
     quantized_layers = {n.name for n in layers}
 
+    all_layers = {n.name for n in weighted_layers(model)}
+
     def fusible(tensor: str) -> bool:
         src = prod.get(tensor)
-        return src is not None and src.name in quantized_layers and len(cons[tensor]) == 1 and tensor not in outputs
+        return src is not None and src.name in all_layers and len(cons[tensor]) == 1 and tensor not in outputs
 
     for n in model.graph.node:
         if n.op_type != "Add":
@@ -150,6 +152,8 @@ def plan(model: onnx.ModelProto, exclude: set[str] | frozenset[str] = frozenset(
             continue
         fused = next((i for i, t in live if fusible(t)), None)
         rest = [(i, t) for i, t in live if i != fused]
+        if fused is not None and prod[n.input[fused]].name not in quantized_layers:
+            continue  # the add fuses into a float layer: its residual gains nothing from INT8
         if fused is None and not any(t in p.edges for _, t in live) and not _feeds_quantized(n, cons, p):
             continue  # an add between float tensors whose result nobody quantizes: leave it float
         for i, t in rest:
