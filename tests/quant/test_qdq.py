@@ -140,3 +140,25 @@ def test_fallback_keeps_the_fewest_top_ranked_layers_that_meet_the_bound(tiny_fp
     _fallback(fp32, amax, outcome, 0.5, fake_miou, lambda _: None)
     assert outcome.excluded == layers[:needed] and outcome.int8_miou == 50.0
     assert len(outcome.fallback) <= 2 * len(layers).bit_length()
+
+
+@pytest.mark.parametrize("op, trans_b, axis", [("Gemm", 1, 0), ("Gemm", 0, 1), ("MatMul", None, 1)])
+def test_gemm_and_matmul_weights_are_quantized_per_output_channel(op, trans_b, axis):
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((4, 8) if trans_b else (8, 4)).astype(np.float32)
+    attrs = {"transB": trans_b} if op == "Gemm" else {}
+    node = helper.make_node(op, ["x", "w"], ["y"], name="fc", **attrs)
+    g = helper.make_graph([node], "fc", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], [numpy_helper.from_array(w, "w")])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    x = rng.standard_normal((2, 8)).astype(np.float32)
+    q = qdq.insert_qdq(model, {"x": float(np.abs(x).max())})
+    dq = graph.producers(q)[q.graph.node[-1].input[1]]
+    assert next(a.i for a in dq.attribute if a.name == "axis") == axis
+    assert numpy_helper.to_array(graph.initializers(q)[dq.input[1]]).shape == (4,)
+    y = ort.InferenceSession(q.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    ref = x @ (w.T if trans_b else w)
+    assert np.abs(y - ref).max() < 0.05 * np.abs(ref).max()
