@@ -214,7 +214,8 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
         from edgeseg.quant.sensitivity import layer_sensitivity
 
         candidates = [n.name for n in qdq.weighted_layers(fp32) if n.name not in unsupported]
-        outcome.sensitivity = layer_sensitivity(fp32, amax, inputs[: opt.sensitivity_images], base.num_classes, candidates)
+        spread = inputs[:: max(1, len(inputs) // opt.sensitivity_images)][: opt.sensitivity_images]  # across sequences
+        outcome.sensitivity = layer_sensitivity(fp32, amax, spread, base.num_classes, candidates)
     if too_far:
         _fallback(fp32, amax, outcome, bound, lambda model: evaluate(model, "int8"), log)
 
