@@ -230,8 +230,8 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
     quant = {
         "scheme": "explicit Q/DQ in TensorRT's placement; signed INT8 activations, zero point 0, per-tensor; "
                   "per-channel symmetric INT8 weights; float bias and logits",
-        "method": method, "methods_val_miou": table, "fp32_val_miou": fp32_miou, "int8_val_miou": outcome.int8_miou,
-        "max_miou_drop": bound, "within_bound": fp32_miou - outcome.int8_miou <= bound,
+        "method": method, "methods_val_miou_pct": table, "fp32_val_miou_pct": fp32_miou, "int8_val_miou_pct": outcome.int8_miou,
+        "max_miou_drop_points": bound, "within_bound": fp32_miou - outcome.int8_miou <= bound,
         "val_images": min(len(val), opt.max_images or len(val)),
         "precision_map": qdq.precision_map(fp32, float_layers),
         "float_layers": {**{n: "no TensorRT INT8 kernel for this shape" for n in sorted(unsupported)},
@@ -249,7 +249,7 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
         outcome.cpu_miou = evaluate(cpu, "int8")
         log(f"CPU-only unsigned form: val mIoU {outcome.cpu_miou:.2f}")
         cpu_quant = {**quant, "scheme": "ONNX Runtime QDQ placement, uint8 activations: CPU ONLY, TensorRT rejects it",
-                     "int8_val_miou": outcome.cpu_miou, "tensorrt_unsupported_ops": None}
+                     "int8_val_miou_pct": outcome.cpu_miou, "tensorrt_unsupported_ops": None}
         files["cpu"] = save_onnx(cpu, out / "model.int8-cpu.onnx", base, "int8", {"quantization": cpu_quant},
                                  {"val_miou": outcome.cpu_miou / 100, "val_miou_fp32": fp32_miou / 100})
     elif (out / "model.int8-cpu.onnx").exists():  # a stale CPU form would not match these scales
@@ -259,7 +259,7 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
     write_json(out / "report.json", {
         "source": str(src.weights or src.onnx), "recipe": r.name, **{k: v for k, v in quant.items() if k != "precision_map"},
         "excluded": outcome.excluded, "sensitivity": outcome.sensitivity, "fallback": outcome.fallback,
-        "cpu_unsigned_val_miou": outcome.cpu_miou, "seconds": time.perf_counter() - t0,
+        "cpu_unsigned_val_miou_pct": outcome.cpu_miou, "seconds": time.perf_counter() - t0,
     })
     return outcome
 
@@ -299,7 +299,7 @@ def _fallback(fp32, amax, outcome: Outcome, bound: float, evaluate: Callable, lo
 
     def trial(k: int) -> float:
         miou = evaluate(qdq.insert_qdq(fp32, amax, frozenset(ranked[:k]) | set(outcome.unsupported)))
-        outcome.fallback.append({"float_layers": k, "int8_val_miou": miou})
+        outcome.fallback.append({"float_layers": k, "int8_val_miou_pct": miou})
         log(f"  {k:>3} layers in float: INT8 mIoU {miou:.2f}  drop {outcome.fp32_miou - miou:+.2f}")
         return miou
 
