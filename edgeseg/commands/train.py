@@ -13,6 +13,7 @@ def main(
     epochs: Optional[int] = typer.Option(None, help="Total epochs (overrides train.epochs)."),
     device: str = typer.Option("auto", help="cpu, cuda or auto."),
     resume: Optional[Path] = typer.Option(None, help="Run folder (or its last.pt) to resume."),
+    init: Optional[Path] = typer.Option(None, help="Start from these weights (.safetensors) with a fresh schedule: fine-tuning, or a longer second stage."),
     out: Optional[Path] = typer.Option(None, help="Run folder (default runs/<recipe>-<time>)."),
     seed: Optional[int] = typer.Option(None, help="Random seed (overrides train.seed)."),
     batch_size: Optional[int] = typer.Option(None, help="Batch size per process."),
@@ -35,12 +36,12 @@ def main(
         if value is not None:
             overrides[key] = value
     run_dir = None
+    if resume is not None and init is not None:
+        raise InputError("give --resume (same run, same schedule) or --init (new run from weights), not both")
     if resume is not None:
         run_dir = resume.parent if resume.name == "last.pt" else resume
         if not (run_dir / "last.pt").is_file():
             raise InputError(f"nothing to resume in {run_dir}: no last.pt")
-        if not overrides.get("data.path") and (run_dir / "recipe.json").is_file():
-            pass
     r = load_recipe(recipe, overrides)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -55,6 +56,10 @@ def main(
     train_set = open_dataset(r.data.path, r.data.train_split)
     val_set = open_dataset(r.data.path, r.data.val_split)
     model = create_model(r.model.name, num_classes=r.model.num_classes, **r.model.kwargs)
+    if init is not None:
+        from edgeseg.train.checkpoint import load_weights
+
+        load_weights(init, model)
     run_dir = run_dir or out or Path("runs") / f"{r.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     trainer = Trainer(r, model, train_set, val_set, run_dir, device=device, dist=dist, progress=progress)
     if resume is not None:
