@@ -5,7 +5,7 @@ import numpy as np
 import onnx
 import pytest
 
-from conftest import synthetic_inputs
+from tiny_seg import synthetic_inputs
 from edgeseg.quant import graph
 from edgeseg.quant.stats import ActivationStats, collect
 

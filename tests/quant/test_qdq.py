@@ -6,7 +6,7 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from conftest import CLASSES, synthetic_inputs
+from tiny_seg import CLASSES, synthetic_inputs
 from edgeseg.export.opcheck import unsupported_ops
 from edgeseg.quant import graph, qdq
 from edgeseg.quant.calibrators import compute_amax
