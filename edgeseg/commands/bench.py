@@ -68,12 +68,12 @@ def main(
     cuda = torch.cuda.is_available()
     rows, skips = [], []
 
-    def run(seg) -> None:
+    def run(seg, label: str | None = None) -> None:
         if seg.num_classes != dataset.num_classes:
             raise InputError(f"{seg.manifest.model} predicts {seg.num_classes} classes, {dataset.name} has {dataset.num_classes}")
         r = seg.runner
         with console.status(f"{seg.manifest.model} {r.name} {r.precision} {r.device}: engine, then {n} frames through the stream"):
-            row = measure(seg, frames, labels, ignore_index=dataset.ignore_index, warmup=warmup, iters=iters, name=dataset.name)
+            row = measure(seg, frames, labels, ignore_index=dataset.ignore_index, warmup=warmup, iters=iters, name=dataset.name, label=label)
         rows.append(row)
         miou = "-" if row.miou is None else f"{100 * row.miou:.2f}"
         typer.echo(f"{row.label} {row.device}: engine p50 {row.engine_p50_ms:.1f} ms ({row.engine_fps:.1f} fps), stream {row.stream_fps:.1f} fps, mIoU {miou}")
@@ -94,8 +94,8 @@ def main(
                 with seg:
                     if seg.runner.precision not in wanted_precisions:
                         skip(item, backend, seg.runner.precision, f"not among --precisions {precisions}")
-                    else:
-                        run(seg)
+                    else:  # the file name tells apart two graphs of one model (e.g. INT8 TensorRT and CPU forms)
+                        run(seg, f"{seg.manifest.model} [{Path(item).name}]")
             continue
         try:
             manifest = with_input_size(Manifest.load(pretrained_path(item)), size)

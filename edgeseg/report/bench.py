@@ -36,7 +36,7 @@ def engine_latency(runner, x: np.ndarray, warmup: int, iters: int) -> LatencyHis
     return hist
 
 
-def measure(seg, frames: Sequence[np.ndarray], labels: Sequence[np.ndarray] | None, *, ignore_index: int | None, warmup: int = 10, iters: int = 50, name: str = "data") -> BenchRow:
+def measure(seg, frames: Sequence[np.ndarray], labels: Sequence[np.ndarray] | None, *, ignore_index: int | None, warmup: int = 10, iters: int = 50, name: str = "data", label: str | None = None) -> BenchRow:
     """Engine-only latency, then one stream pass over `frames` (BGR) scored against `labels`."""
     runner = seg.runner
     hist = engine_latency(runner, seg.preprocess(frames[0]), warmup, iters)
@@ -45,7 +45,7 @@ def measure(seg, frames: Sequence[np.ndarray], labels: Sequence[np.ndarray] | No
     s = report.summary
     h, w = seg.input_size
     return BenchRow(
-        model=seg.manifest.model, backend=runner.name, precision=runner.precision, device=runner.device, input_size=f"{h}x{w}",
+        model=label or seg.manifest.model, backend=runner.name, precision=runner.precision, device=runner.device, input_size=f"{h}x{w}",
         engine_p50_ms=hist.percentile(50) * 1e3, engine_p99_ms=hist.percentile(99) * 1e3, engine_fps=hist.count / hist.total,
         stream_fps=s["fps"], stream_p50_ms=s["latency_ms"]["end_to_end"]["p50"], miou=s["stream_miou"], images=s["frames"]["processed"],
         manifest_miou=seg.manifest.metrics.get("val_miou"),
