@@ -6,7 +6,8 @@
   over a 2048-bin |x| histogram, for each candidate i >= 128 bins the reference P is the first i
   bins with everything beyond folded into bin i-1, the candidate Q is those i bins merged into
   128 levels and spread back over each level's non-empty bins; the threshold is (i + 0.5) bin
-  widths for the i of smallest KL(P || Q).
+  widths for the i of smallest KL(P || Q). As in NVIDIA's pytorch-quantization, bin 0 (where a
+  ReLU's exact zeros pile up) is given bin 1's count first.
 - mse: the amax minimising the expected squared error of quantize-dequantize (rounding inside
   the range, clipping outside) over the histogram.
 
@@ -54,6 +55,9 @@ def entropy_amax(s: TensorStats, levels: int = ENTROPY_LEVELS, start: int = ENTR
     if n <= start or s.width == 0:
         return s.amax  # the whole range fits the smallest candidate: nothing to clip
     hist = s.hist[:n].astype(np.float64)
+    # The exact zeros after a ReLU pile up in bin 0 and would dominate P, pushing the threshold
+    # down; NVIDIA's entropy calibrator (pytorch-quantization) gives bin 0 bin 1's count.
+    hist[0] = hist[1]
     best_i, best_kl = n, np.inf
     for i in range(start, n + 1):
         p = hist[:i].copy()

@@ -78,3 +78,10 @@ def test_unknown_method_and_bad_percentile_are_input_errors():
         amax_of(s, "kl")
     with pytest.raises(InputError):
         percentile_amax(s, 0)
+
+
+def test_entropy_is_not_dragged_down_by_the_zeros_of_a_relu():
+    # half the values are exact zeros; counting them in bin 0 as they are put the threshold at 1.8
+    x = np.maximum(np.random.default_rng(5).standard_normal(400_000), 0).astype(np.float32)
+    s = stats_of(x)
+    assert entropy_amax(s) > 3.5
