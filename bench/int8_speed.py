@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import record_run, time_interleaved
 
 TRIO = {"enet": "enet-camvid", "linknet": "linknet-camvid", "deeplabv3plus_mobilenetv2": "deeplabv3plus-mobilenetv2-camvid"}
 
@@ -67,16 +65,6 @@ def graphs(name: str, recipe_name: str, size: tuple[int, int], calib_images: int
     }, source
 
 
-def time_interleaved(runners: dict, x: np.ndarray, warmup: int, runs: int) -> dict[str, np.ndarray]:
-    times = {k: [] for k in runners}
-    for i in range(warmup + runs):
-        for label, runner in runners.items():
-            start = time.perf_counter()
-            runner.infer(x)
-            if i >= warmup:
-                times[label].append(1000 * (time.perf_counter() - start))
-    return {k: np.asarray(v) for k, v in times.items()}
-
 
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -91,8 +79,6 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
 
     from edgeseg.backends.onnxruntime_backend import OnnxRuntimeRunner
-    from edgeseg.fileio import write_json
-    from edgeseg.manifest import library_versions
 
     size = (args.height, args.width)
     x = np.random.default_rng(1).standard_normal((1, 3, *size)).astype(np.float32)
@@ -116,29 +102,7 @@ def main(argv: list[str] | None = None) -> dict:
     for r in rows:
         print(f"| {r['model']} | {r['graph']} | {r['median_ms']:.1f} | {r['min_ms']:.1f} | {r['p90_ms']:.1f} | "
               f"{r['speedup_median']:.2f}x | {r['speedup_min']:.2f}x |")
-    result = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "platform": platform.platform(), "vnni": _has("avx512_vnni")},
-        "versions": library_versions(),
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "load_average_end": os.getloadavg(),
-        "rows": rows,
-    }
-    if args.json:
-        write_json(args.json, result)
-        print(f"\nwrote {args.json}")
-    return result
-
-
-def _cpu_name() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    names = [l.split(":", 1)[1].strip() for l in cpuinfo.read_text().splitlines() if l.startswith("model name")] if cpuinfo.is_file() else []
-    return names[0] if names else platform.processor()
-
-
-def _has(flag: str) -> bool:
-    cpuinfo = Path("/proc/cpuinfo")
-    return cpuinfo.is_file() and flag in cpuinfo.read_text().split()
+    return record_run(args, rows)
 
 
 if __name__ == "__main__":

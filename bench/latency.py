@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import record_run, time_interleaved
 import torch
 
 TRIO = ("enet", "linknet", "deeplabv3plus_mobilenetv2")
@@ -52,17 +50,6 @@ def open_runners(name: str, size: tuple[int, int], folder: Path, threads: int, o
     return runners
 
 
-def time_interleaved(runners: dict, x: np.ndarray, warmup: int, runs: int) -> dict[str, np.ndarray]:
-    """Milliseconds per call for each runner, `runs` rounds after `warmup` rounds."""
-    times = {k: [] for k in runners}
-    for i in range(warmup + runs):
-        for label, runner in runners.items():
-            start = time.perf_counter()
-            runner.infer(x)
-            if i >= warmup:
-                times[label].append(1000 * (time.perf_counter() - start))
-    return {k: np.asarray(v) for k, v in times.items()}
-
 
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -76,8 +63,6 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)
 
-    from edgeseg.fileio import write_json
-    from edgeseg.manifest import library_versions
 
     torch.set_num_threads(args.threads)
     size = (args.height, args.width)
@@ -100,24 +85,7 @@ def main(argv: list[str] | None = None) -> dict:
     print("| --- | --- | ---: | ---: | ---: |")
     for r in rows:
         print(f"| {r['model']} | {r['backend']} | {r['median_ms']:.1f} | {r['p90_ms']:.1f} | {r['speedup_vs_eager']:.2f}x |")
-    result = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "platform": platform.platform()},
-        "versions": library_versions(),
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "load_average_end": os.getloadavg(),
-        "rows": rows,
-    }
-    if args.json:
-        write_json(args.json, result)
-        print(f"\nwrote {args.json}")
-    return result
-
-
-def _cpu_name() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    names = [l.split(":", 1)[1].strip() for l in cpuinfo.read_text().splitlines() if l.startswith("model name")] if cpuinfo.is_file() else []
-    return names[0] if names else platform.processor()
+    return record_run(args, rows)
 
 
 if __name__ == "__main__":
