@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from artifact_factory import tiny_model, write_garbage, write_image_folder, write_weights
+from cli_checks import assert_one_line_error
 from edgeseg.cli import app
 from edgeseg.data.camvid import image_folder
 from edgeseg.eval.evaluate import evaluate
@@ -28,14 +29,6 @@ def data(tmp_path_factory):
 def weights(tmp_path_factory):
     return write_weights(tmp_path_factory.mktemp("weights"), tiny_model())
 
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    for f in fragments:
-        assert f in lines[0]
 
 
 def test_eval_prints_a_table_and_writes_json_that_matches_evaluate(data, weights, tmp_path):

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 from artifact_factory import INPUT_SIZE, NUM_CLASSES, tiny_model, write_weights
+from cli_checks import assert_one_line_error
 from stream_fakes import read_video, write_video
 from typer.testing import CliRunner
 
@@ -24,14 +25,6 @@ def weights(tmp_path_factory):
 def run(*args: str):
     return CliRunner().invoke(app, ["run", *map(str, args)])
 
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    for f in fragments:
-        assert f in lines[0], lines[0]
 
 
 def test_run_writes_video_and_stats_with_miou_from_sidecar_labels(weights, tmp_path):
