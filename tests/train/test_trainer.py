@@ -8,7 +8,7 @@ import torch
 
 from edgeseg.data.synthetic import SyntheticDataset
 from edgeseg.errors import ArtifactError
-from edgeseg.recipe import RecipeError, load_recipe, recipe_from_dict
+from edgeseg.recipe import RECIPES_DIR, RecipeError, load_recipe, recipe_from_dict
 from edgeseg.registry import create_model
 from edgeseg.train.checkpoint import load_checkpoint
 from edgeseg.train.trainer import Trainer
@@ -91,7 +91,9 @@ def test_wrong_type_is_rejected():
 
 
 def test_shipped_recipes_load():
-    for name in ("enet-camvid", "linknet-camvid", "deeplabv3plus-mobilenetv2-camvid"):
+    names = sorted(p.stem for p in RECIPES_DIR.glob("*.toml"))
+    assert {"enet-camvid", "linknet-camvid", "deeplabv3plus-mobilenetv2-camvid"} <= set(names)
+    for name in names:
         r = load_recipe(name)
         create_model(r.model.name, num_classes=r.model.num_classes, **r.model.kwargs)
         assert r.data.classes and len(r.data.classes) == r.model.num_classes
