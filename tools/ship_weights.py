@@ -1,21 +1,25 @@
 """Copy a run's best weights into the package (edgeseg/weights/), fp16 when that costs nothing.
 
-    python tools/ship_weights.py RUN_DIR [--data ../shared/data/camvid] [--tag camvid]
+    python tools/ship_weights.py RUN_DIR --command "edgeseg train ..." [--note TEXT]
+                                 [--data ../shared/data/camvid] [--tag camvid]
 
 Evaluates the run's best weights on val in fp32 and after an fp16 round trip; ships fp16 only
-if val mIoU moves by less than 0.05 points, else fp32. Writes the manifest beside the file and
-appends the provenance (recipe, val mIoU, the log line) to edgeseg/weights/README.md.
+if val mIoU moves by less than 0.05 points, else fp32. Writes the manifest and the resolved
+recipe beside the file, and the provenance (val mIoU, the training command, the best epoch's
+log line) as that file's section of edgeseg/weights/README.md, replacing an older one.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 from pathlib import Path
 
 import torch
 
 from edgeseg.data.camvid import open_dataset
+from edgeseg.fileio import write_text
 from edgeseg.manifest import Manifest
 from edgeseg.recipe import recipe_from_dict
 from edgeseg.registry import create_model
@@ -30,6 +34,8 @@ def main() -> None:
     ap.add_argument("run", type=Path)
     ap.add_argument("--data", default="../shared/data/camvid")
     ap.add_argument("--tag", default="camvid")
+    ap.add_argument("--command", required=True, help="the training command(s) that produced the run")
+    ap.add_argument("--note", default="", help="anything a user should know (schedule changes, gaps)")
     args = ap.parse_args()
     recipe = recipe_from_dict(json.loads((args.run / "recipe.json").read_text()), str(args.run / "recipe.json"))
     recipe.data.path = args.data
@@ -52,8 +58,23 @@ def main() -> None:
     shutil.copyfile(args.run / "recipe.json", WEIGHTS / f"{recipe.model.name}-{args.tag}.recipe.json")
     rows = [json.loads(l) for l in (args.run / "metrics.jsonl").read_text().splitlines() if l.strip()]
     best_row = max((r for r in rows if "val_miou" in r), key=lambda r: r["val_miou"])
-    print(f"{out.name}: val mIoU fp32 {100 * fp32:.2f}, fp16 {100 * fp16:.2f} -> shipped {'fp16' if use_half else 'fp32'}")
+    shipped = f"{out.name}: val mIoU fp32 {100 * fp32:.2f}, fp16 {100 * fp16:.2f} -> shipped {'fp16' if use_half else 'fp32'}"
+    write_readme_section(out.name, [
+        f"- CamVid val mIoU {100 * (fp16 if use_half else fp32):.2f} ({'fp16' if use_half else 'fp32'} storage; fp32 {100 * fp32:.2f}), `edgeseg eval` on the 101 val images at 360x480.",
+        f"- Trained with `{args.command}`; resolved recipe in `{recipe.model.name}-{args.tag}.recipe.json`.",
+        f"- Best epoch's log line: `{json.dumps(best_row)}`",
+    ] + ([f"- {args.note}"] if args.note else []))
+    print(shipped)
     print("best epoch log line:", json.dumps(best_row))
+
+
+def write_readme_section(filename: str, lines: list[str]) -> None:
+    readme = WEIGHTS / "README.md"
+    text = readme.read_text()
+    section = f"## {filename}\n\n" + "\n".join(lines) + "\n"
+    pattern = re.compile(rf"^## {re.escape(filename)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+    write_text(readme, text.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":
