@@ -34,8 +34,8 @@ class ConvBNAct(nn.Sequential):
 class SeparableConvBNAct(nn.Sequential):
     """Depthwise 3x3 (BN, act) then pointwise 1x1 (BN, act), as in Xception and DeepLabv3+."""
 
-    def __init__(self, cin: int, cout: int, dilation: int = 1, act: type[nn.Module] = nn.ReLU) -> None:
+    def __init__(self, cin: int, cout: int, dilation: int = 1, act: type[nn.Module] = nn.ReLU, stride: int = 1) -> None:
         super().__init__(
-            ConvBNAct(cin, cin, 3, dilation=dilation, groups=cin, act=act),
+            ConvBNAct(cin, cin, 3, stride, dilation=dilation, groups=cin, act=act),
             ConvBNAct(cin, cout, 1, act=act),
         )

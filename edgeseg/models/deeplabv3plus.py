@@ -1,7 +1,7 @@
 """DeepLabv3+ (Chen, Zhu, Papandreou, Schroff, Adam, "Encoder-Decoder with Atrous Separable
 Convolution for Semantic Image Segmentation", ECCV 2018, arXiv:1802.02611).
 
-Encoder: backbone at output stride 16 + ASPP (rates 6/12/18 and image pooling). Decoder: the
+Encoder: backbone (the paper's aligned Xception-65, or MobileNetV2, ResNet-50) at output stride 16 + ASPP (rates 6/12/18 and image pooling). Decoder: the
 stride-4 low-level features reduced to 48 channels by a 1x1 conv, concatenated with the 4x
 upsampled ASPP output, two 3x3 convs (256), classifier, 4x bilinear upsampling.
 `separable=True` uses depthwise-separable convs in ASPP and decoder, as in the paper.
@@ -17,6 +17,7 @@ from edgeseg.layers.conv import ConvBNAct, SeparableConvBNAct
 from edgeseg.layers.upsample import resize_to
 from edgeseg.models.backbones.mobilenetv2 import MobileNetV2
 from edgeseg.models.backbones.resnet import ResNet
+from edgeseg.models.backbones.xception import Xception65
 from edgeseg.registry import register_model
 
 
@@ -47,3 +48,8 @@ def deeplabv3plus_mobilenetv2(num_classes: int = 11, separable: bool = True) -> 
 @register_model("deeplabv3plus_resnet50", paper="Chen et al. 2018, arXiv:1802.02611")
 def deeplabv3plus_resnet50(num_classes: int = 11, separable: bool = True) -> DeepLabV3Plus:
     return DeepLabV3Plus(ResNet(50, output_stride=16), num_classes, separable)
+
+
+@register_model("deeplabv3plus_xception65", paper="Chen et al. 2018, arXiv:1802.02611", test_kwargs={"width": 0.125, "middle_blocks": 2})
+def deeplabv3plus_xception65(num_classes: int = 11, separable: bool = True, output_stride: int = 16, width: float = 1.0, middle_blocks: int = 16) -> DeepLabV3Plus:
+    return DeepLabV3Plus(Xception65(output_stride, width, middle_blocks), num_classes, separable)

@@ -8,6 +8,7 @@ from edgeseg.data.synthetic import SyntheticDataset
 from edgeseg.flops import count_params
 from edgeseg.layers.unpool import set_unpool_mode
 from edgeseg.models.backbones.vgg import FCHead, VGG16
+from edgeseg.models.backbones.xception import Xception65
 from edgeseg.models.context_module import ContextModule
 from edgeseg.registry import create_model, list_models, model_info
 from edgeseg.train.trainer import TrainView, segmentation_loss
@@ -158,3 +159,16 @@ def test_upsampling_choice(name, upsample):
     with torch.no_grad():
         assert model(torch.randn(1, 3, 45, 61)).shape == (1, 11, 45, 61)
     assert not any(type(m).__name__ == "MaxUnpool" for m in model.modules())
+
+
+@pytest.mark.parametrize("output_stride, dilations", [(16, {1, 2}), (8, {1, 2, 4})])
+def test_xception65_depth_and_output_stride(output_stride, dilations):
+    # Chen et al. 2018, Fig. 4: 65 layers (a separable conv counts as one): a 2-conv stem, then 3
+    # entry, 16 middle and 2 exit blocks of 3 separable convs; strides become dilation past OS.
+    b = Xception65(output_stride, width=0.125).eval()
+    depthwise = [m for m in b.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1]
+    assert len(b.stem) + len(depthwise) == 65
+    assert {m.dilation[0] for m in depthwise} == dilations
+    feats = b(torch.zeros(1, 3, 64, 96))
+    assert [64 // f.shape[-2] for f in feats] == b.reductions == [2, 4, 8, min(16, output_stride), output_stride]
+    assert [f.shape[1] for f in feats] == b.channels
