@@ -60,6 +60,7 @@ def write_reports(rows: list[BenchRow], skipped: list[Skipped], folder: str | Pa
 
 def render(rows: list[BenchRow], title: str):
     """A rich Table: speed on the left, accuracy on the right."""
+    from rich.markup import escape
     from rich.table import Table
 
     def f(v, fmt="{:.1f}"):
@@ -72,7 +73,7 @@ def render(rows: list[BenchRow], title: str):
         table.add_column(name, justify="right")
     for r in rows:
         table.add_row(
-            r.model, r.backend, r.precision, r.device,
+            escape(r.model), r.backend, r.precision, r.device,  # "enet [model.int8.onnx]" is not markup
             f(r.engine_p50_ms), f(r.engine_p99_ms), f(r.engine_fps), f(r.stream_fps),
             f(100 * r.stream_fps / r.engine_fps, "{:.0f}%"), f(r.stream_p50_ms),
             f(None if r.miou is None else 100 * r.miou, "{:.2f}"), f(None if r.manifest_miou is None else 100 * r.manifest_miou, "{:.2f}"),

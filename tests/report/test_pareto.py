@@ -1,5 +1,5 @@
 from edgeseg.report.pareto import pareto_front, plot_pareto
-from edgeseg.report.table import BenchRow, to_csv
+from edgeseg.report.table import BenchRow, render, to_csv
 
 
 def row(model, backend, fps, miou, precision="fp32"):
@@ -25,3 +25,11 @@ def test_csv_has_a_header_and_one_line_per_row():
     lines = text.splitlines()
     assert lines[0].startswith("model,backend,precision,device,input_size,engine_p50_ms")
     assert lines[1].startswith("enet,torch,fp32,cpu,360x480,10.0") and lines[2].count(",") == lines[0].count(",")
+
+
+def test_table_shows_artifact_labels_whole():
+    from rich.console import Console
+
+    console = Console(width=250, record=True)
+    console.print(render([row("enet [model.int8-cpu.onnx]", "onnxruntime", 20.0, 0.47, "int8")], "t"))
+    assert "enet [model.int8-cpu.onnx]" in console.export_text()
