@@ -28,14 +28,33 @@ def plot_pareto(rows: Sequence[BenchRow], path: str | Path, title: str) -> Path:
     from matplotlib.figure import Figure  # no pyplot: no global backend, no display needed
 
     placed = [r for r in rows if r.miou is not None]
-    fig = Figure(figsize=(7.5, 5), dpi=120)
+    fig = Figure(figsize=(9, 5.5), dpi=120)
     ax = fig.add_subplot()
     backends = sorted({r.backend for r in placed})
     colours = {b: f"C{i}" for i, b in enumerate(backends)}
+    front = pareto_front([(r.stream_fps, r.miou) for r in placed])
     for r in placed:
         ax.scatter(r.stream_fps, 100 * r.miou, marker=MARKERS.get(r.precision, "o"), color=colours[r.backend], s=60, zorder=3)
-        ax.annotate(r.model, (r.stream_fps, 100 * r.miou), textcoords="offset points", xytext=(6, 4), fontsize=8)
-    front = pareto_front([(r.stream_fps, r.miou) for r in placed])
+    # Labels that do not pile up: each model's name once, beside its slowest point; artifact rows by
+    # their file name, the frontier's points with their fps too (colour and marker give the rest).
+    slowest: dict[str, BenchRow] = {}
+    for r in placed:
+        base = r.model.split(" [")[0]
+        if base not in slowest or r.stream_fps < slowest[base].stream_fps:
+            slowest[base] = r
+    for base, r in slowest.items():
+        ax.annotate(base, (r.stream_fps, 100 * r.miou), textcoords="offset points", xytext=(0, -14), fontsize=8, ha="center", weight="bold")
+    right = 0.6 * max((r.stream_fps for r in placed), default=0.0)
+    for i, r in enumerate(placed):
+        tag = r.model[r.model.index("[") :] if "[" in r.model else ""
+        if i in front:
+            text = f"{tag or r.backend + ' ' + r.precision}, {r.stream_fps:.0f} fps"
+        elif tag:
+            text = tag
+        else:
+            continue
+        flip = r.stream_fps > right  # keep labels near the right edge inside the axes
+        ax.annotate(text, (r.stream_fps, 100 * r.miou), textcoords="offset points", xytext=(-6 if flip else 6, 5), ha="right" if flip else "left", fontsize=7)
     if len(front) > 1:
         ax.plot([placed[i].stream_fps for i in front], [100 * placed[i].miou for i in front], "--", color="grey", zorder=2, label="Pareto front")
     for b in backends:
@@ -44,10 +63,11 @@ def plot_pareto(rows: Sequence[BenchRow], path: str | Path, title: str) -> Path:
         ax.scatter([], [], color="black", marker=MARKERS.get(p, "o"), label=p)
     ax.set_xlabel("end-to-end stream fps (higher is better)")
     ax.set_ylabel("mIoU % (higher is better)")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title.replace(" - ", "\n", 1), fontsize=10)
     ax.grid(True, alpha=0.3)
+    ax.margins(x=0.15, y=0.08)
     if placed:
-        ax.legend(fontsize=8, loc="best")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     path = Path(path)
     with atomic_path(path) as tmp:
