@@ -58,13 +58,12 @@ def main() -> None:
     shutil.copyfile(args.run / "recipe.json", WEIGHTS / f"{recipe.model.name}-{args.tag}.recipe.json")
     rows = [json.loads(l) for l in (args.run / "metrics.jsonl").read_text().splitlines() if l.strip()]
     best_row = max((r for r in rows if "val_miou" in r), key=lambda r: r["val_miou"])
-    shipped = f"{out.name}: val mIoU fp32 {100 * fp32:.2f}, fp16 {100 * fp16:.2f} -> shipped {'fp16' if use_half else 'fp32'}"
     write_readme_section(out.name, [
-        f"- CamVid val mIoU {100 * (fp16 if use_half else fp32):.2f} ({'fp16' if use_half else 'fp32'} storage; fp32 {100 * fp32:.2f}), `edgeseg eval` on the 101 val images at 360x480.",
+        f"- {val.name} mIoU {100 * (fp16 if use_half else fp32):.2f} ({'fp16' if use_half else 'fp32'} storage; fp32 {100 * fp32:.2f}), `edgeseg eval` on all {len(val)} images at full size.",
         f"- Trained with `{args.command}`; resolved recipe in `{recipe.model.name}-{args.tag}.recipe.json`.",
         f"- Best epoch's log line: `{json.dumps(best_row)}`",
     ] + ([f"- {args.note}"] if args.note else []))
-    print(shipped)
+    print(f"{out.name}: val mIoU fp32 {100 * fp32:.2f}, fp16 {100 * fp16:.2f} -> shipped {'fp16' if use_half else 'fp32'}")
     print("best epoch log line:", json.dumps(best_row))
 
 
