@@ -1,9 +1,10 @@
 """DeepLabv3+ (Chen, Zhu, Papandreou, Schroff, Adam, "Encoder-Decoder with Atrous Separable
 Convolution for Semantic Image Segmentation", ECCV 2018, arXiv:1802.02611).
 
-Encoder: backbone (the paper's aligned Xception-65, or MobileNetV2, ResNet-50) at output stride 16 + ASPP (rates 6/12/18 and image pooling). Decoder: the
-stride-4 low-level features reduced to 48 channels by a 1x1 conv, concatenated with the 4x
-upsampled ASPP output, two 3x3 convs (256), classifier, 4x bilinear upsampling.
+Encoder: backbone (the paper's aligned Xception-65, or MobileNetV2, ResNet-50) at output stride
+16 + ASPP (rates 6/12/18 and image pooling). Decoder: the stride-4 low-level features reduced to
+48 channels by a 1x1 conv, concatenated with the 4x upsampled ASPP output, two 3x3 convs (256),
+classifier, 4x bilinear upsampling.
 `separable=True` uses depthwise-separable convs in ASPP and decoder, as in the paper.
 """
 from __future__ import annotations
