@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import sys
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,33 @@ class RecipeError(EdgesegError):
     """A recipe that cannot be used as written."""
 
 
+class Optimizer(str, Enum):
+    ADAMW = "adamw"
+    ADAM = "adam"
+    SGD = "sgd"
+
+
+class Schedule(str, Enum):
+    POLY = "poly"
+    COSINE = "cosine"
+    CONSTANT = "constant"
+
+
+class ClassWeighting(str, Enum):
+    ENET = "enet"
+    MEDIAN = "median"
+    NONE = "none"
+
+
+class TrainPrecision(str, Enum):
+    """`auto`: bf16 autocast on a CPU that computes bf16 natively, fp16 on CUDA, else fp32."""
+
+    AUTO = "auto"
+    FP32 = "fp32"
+    BF16 = "bf16"
+    FP16 = "fp16"
+
+
 @dataclass
 class ModelSection:
     name: str = ""
@@ -39,8 +67,10 @@ class ModelSection:
 class DataSection:
     dataset: str = "camvid"
     path: str = "../shared/data/camvid"
-    train_split: str = "train"
-    val_split: str = "val"
+    train_split: list = field(default_factory=lambda: ["train"])  # listings whose frames train
+    val_split: list = field(default_factory=lambda: ["val"])  # listings that validate, unless sequences are held out
+    # Whole sequences taken out of every listing above to validate on: a drive the model never saw.
+    holdout_sequences: list = field(default_factory=list)
     classes: list = field(default_factory=list)
     ignore_index: int = 11
     input_size: list = field(default_factory=lambda: [360, 480])  # H, W fed to the network
@@ -62,22 +92,24 @@ class AugmentSection:
 class TrainSection:
     epochs: int = 100
     batch_size: int = 8
-    optimizer: str = "adamw"  # adamw | adam | sgd
+    optimizer: Optimizer = Optimizer.ADAMW
     lr: float = 1e-3
     weight_decay: float = 1e-4
     momentum: float = 0.9
-    schedule: str = "poly"  # poly | cosine | constant
+    schedule: Schedule = Schedule.POLY
     poly_power: float = 0.9
     warmup_epochs: int = 0
-    class_weighting: str = "enet"  # enet | median | none
+    class_weighting: ClassWeighting = ClassWeighting.ENET
     enet_c: float = 1.02
     loss: str = "cross_entropy"
     aux_weight: float = 0.4  # deep-supervision / auxiliary heads, where a model has them
     eval_every: int = 5
     seed: int = 0
-    workers: int = 0
-    amp: bool = True  # CUDA only
-    channels_last: bool = True  # CUDA only
+    workers: int = 1  # processes that decode and augment batches beside the training step
+    precision: TrainPrecision = TrainPrecision.AUTO
+    channels_last: bool = True
+    compile: bool = False  # torch.compile the training step: a one-off compile, then ~2x on CPU
+    ema_decay: float = 0.0  # per-step decay of an exponential moving average of the weights; 0 = off
     cache_images: bool = True
 
 
@@ -120,6 +152,11 @@ def _suggest(key: str, options) -> str:
 
 
 def _check_type(where: str, default: Any, value: Any) -> Any:
+    if isinstance(default, Enum):
+        options = [e.value for e in type(default)]
+        if value not in options:
+            raise RecipeError(f"{where} must be one of {', '.join(options)}, got {value!r}{_suggest(str(value), options)}")
+        return type(default)(value)
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise RecipeError(f"{where} must be true or false, got {value!r}")
@@ -158,7 +195,39 @@ def recipe_from_dict(raw: dict, source: str = "<dict>") -> Recipe:
             setattr(section, k, _check_type(f"{key}.{k}", getattr(section, k), v))
     if not recipe.model.name:
         raise RecipeError(f"{source}: model.name is required")
+    _check_ranges(recipe, source)
     return recipe
+
+
+def _pair(where: str, value: list, minimum: float) -> None:
+    if len(value) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < minimum for v in value):
+        raise RecipeError(f"{where} must be two numbers of at least {minimum}, got {value!r}")
+
+
+def _check_ranges(r: Recipe, source: str) -> None:
+    """Values that type-check but cannot train: caught here, before any data is read."""
+    t, a, d = r.train, r.augment, r.data
+
+    def bad(where: str, rule: str, value: Any) -> RecipeError:
+        return RecipeError(f"{source}: {where} must be {rule}, got {value!r}")
+
+    for where, value in (("train.epochs", t.epochs), ("train.batch_size", t.batch_size), ("train.eval_every", t.eval_every), ("model.num_classes", r.model.num_classes)):
+        if value < 1:
+            raise bad(where, "at least 1", value)
+    for where, value in (("train.warmup_epochs", t.warmup_epochs), ("train.workers", t.workers), ("train.weight_decay", t.weight_decay), ("train.aux_weight", t.aux_weight)):
+        if value < 0:
+            raise bad(where, "0 or more", value)
+    if not t.lr > 0:
+        raise bad("train.lr", "a positive number", t.lr)
+    if not 0.0 <= t.ema_decay < 1.0:
+        raise bad("train.ema_decay", "in [0, 1)", t.ema_decay)
+    _pair(f"{source}: augment.crop", a.crop, 1)
+    _pair(f"{source}: data.input_size", d.input_size, 1)
+    _pair(f"{source}: augment.scale", a.scale, 0.01)
+    if a.scale[0] > a.scale[1]:
+        raise bad("augment.scale", "[low, high] with low <= high", a.scale)
+    if d.classes and len(d.classes) != r.model.num_classes:
+        raise RecipeError(f"{source}: data.classes names {len(d.classes)} classes but model.num_classes is {r.model.num_classes}")
 
 
 def resolve_recipe_path(name_or_path: str) -> Path:

@@ -57,7 +57,15 @@ class SegDataset:
 
     def label(self, i: int) -> np.ndarray:
         lbl = read_label(self.pairs[i][1])
-        return lbl if self.label_lut is None else self.label_lut[lbl]
+        lbl = lbl if self.label_lut is None else self.label_lut[lbl]
+        # A value that is neither a class nor void would index past the loss's classes (train)
+        # or vanish from the confusion matrix (eval): name the file instead.
+        bad = np.unique(lbl[(lbl >= len(self.classes)) & (lbl != self.ignore_index)])
+        if bad.size:
+            raise DatasetError(
+                f"label {self.pairs[i][1]} holds value {int(bad[0])}, which is neither a class (0-{len(self.classes) - 1}) nor the ignore index {self.ignore_index}"
+            )
+        return lbl
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         img_path = self.pairs[i][0]
