@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from edgeseg.data.camvid import open_dataset
+from edgeseg.data.splits import open_split, recipe_splits
 from edgeseg.fileio import write_text
 from edgeseg.manifest import Manifest
 from edgeseg.recipe import recipe_from_dict
@@ -39,7 +39,7 @@ def main() -> None:
     args = ap.parse_args()
     recipe = recipe_from_dict(json.loads((args.run / "recipe.json").read_text()), str(args.run / "recipe.json"))
     recipe.data.path = args.data
-    val = open_dataset(args.data, recipe.data.val_split)
+    val = open_split(args.data, recipe_splits(recipe.data)[1])
     best = args.run / "best.safetensors"
     manifest = Manifest.load(best)
     model = load_weights(best, create_model(recipe.model.name, num_classes=recipe.model.num_classes, **recipe.model.kwargs)).eval()

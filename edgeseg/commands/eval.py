@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -10,7 +10,8 @@ import typer
 def main(
     model: str = typer.Argument(..., help="Registered model name (its bundled weights) or an artifact: .onnx, TorchScript .pt/.ts, .safetensors, or a folder with manifest.json."),
     data: Path = typer.Option(..., help="Dataset folder: CamVid layout (<split>.txt) or images/ + masks/ + classes.json."),
-    split: str = typer.Option("val", help="Split to score (CamVid layout)."),
+    split: List[str] = typer.Option(["val"], help="Listing(s) to score (CamVid layout: train, val); repeat to join several."),
+    sequence: List[str] = typer.Option([], help="Score only the frames of this sequence (from the file names, e.g. 0006R0); repeatable."),
     backend: str = typer.Option("auto", help="auto, torch, torchscript, onnxruntime or tensorrt."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when the back end sees one)."),
     max_images: Optional[int] = typer.Option(None, min=1, help="Score only the first N images."),
@@ -19,24 +20,27 @@ def main(
     crf: bool = typer.Option(False, "--crf", help="Refine each class map with a dense CRF (DeepLab v1/v2 post-processing) and score that."),
 ) -> None:
     import time
+    from collections import Counter
 
     from rich.console import Console
     from rich.table import Table
 
     import edgeseg
-    from edgeseg.data.camvid import DatasetError, open_dataset
+    from edgeseg.data.camvid import DatasetError
+    from edgeseg.data.splits import Split, open_split, sequence_of
     from edgeseg.errors import InputError
     from edgeseg.eval.evaluate import evaluate
     from edgeseg.fileio import write_json
 
     try:
-        dataset = open_dataset(data, split)
+        dataset = open_split(data, Split(tuple(split), sequences=tuple(sequence)))
     except DatasetError as e:
         raise InputError(str(e)) from None
     with edgeseg.load(model, backend=backend, device=device) as seg:
         seg.crf = crf
         start = time.perf_counter()
-        cm = evaluate(seg, dataset, max_images=max_images, progress=progress)
+        per_sequence: dict = {}
+        cm = evaluate(seg, dataset, max_images=max_images, progress=progress, per_sequence=per_sequence)
         seconds = time.perf_counter() - start
         runner = seg.runner
     n = min(len(dataset), max_images or len(dataset))
@@ -52,15 +56,25 @@ def main(
     table.add_row("pixel accuracy", f"{100 * summary['pixel_accuracy']:.2f}")
     console = Console()
     console.print(table)
+    if per_sequence:
+        seq_table = Table(title="per sequence (from the file names)")
+        for col in ("sequence", "images", "mIoU %"):
+            seq_table.add_column(col, justify="left" if col == "sequence" else "right")
+        counts = Counter(sequence_of(img) for img, _ in dataset.pairs[:n])
+        for name, seq_cm in sorted(per_sequence.items()):
+            seq_table.add_row(name, str(counts[name]), f"{100 * seq_cm.miou():.2f}")
+        console.print(seq_table)
     recorded = seg.manifest.metrics.get("val_miou")
     if recorded is not None:
-        console.print(f"the manifest records val mIoU {100 * recorded:.2f}")
+        validation = seg.manifest.metrics.get("validation", {}).get("describe", "a validation split the manifest does not name")
+        console.print(f"the manifest records val mIoU {100 * recorded:.2f}, measured on {validation}")
     console.print(f"{n} images through {runner.name} {runner.precision} on {runner.device} in {seconds:.1f} s ({n / seconds:.1f} img/s, pre- and post-processing included)")
 
     if json_out is not None:
         write_json(json_out, {
             "model": seg.manifest.model, "source": model, "backend": runner.name, "precision": runner.precision,
-            "device": runner.device, "crf": crf, "dataset": dataset.name, "data": str(data), "split": split, "images": n,
+            "device": runner.device, "crf": crf, "dataset": dataset.name, "data": str(data), "split": list(split), "sequences": list(sequence), "images": n,
             **summary, "seconds": seconds,
+            "per_sequence": {name: seq_cm.summary(seg.classes) for name, seq_cm in sorted(per_sequence.items())},
         })
         console.print(f"wrote {json_out}")

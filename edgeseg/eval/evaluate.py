@@ -13,12 +13,15 @@ from edgeseg.errors import InputError
 from edgeseg.eval.metrics import ConfusionMatrix
 
 
-def evaluate(segmenter, dataset: Sequence[tuple[np.ndarray, np.ndarray]], max_images: int | None = None, progress: bool = True) -> ConfusionMatrix:
+def evaluate(segmenter, dataset: Sequence[tuple[np.ndarray, np.ndarray]], max_images: int | None = None, progress: bool = True,
+             per_sequence: dict[str, ConfusionMatrix] | None = None) -> ConfusionMatrix:
     """Score `segmenter` on `dataset` (items: RGB uint8 (H, W, 3), label uint8 (H, W)).
 
-    Pixels labelled `dataset.ignore_index` (CamVid: 11, void) count nowhere.
+    Pixels labelled `dataset.ignore_index` (CamVid: 11, void) count nowhere. When
+    `per_sequence` is given, it is filled with one matrix per sequence named by the files.
     """
     from edgeseg.data.camvid import DatasetError
+    from edgeseg.data.splits import sequence_of
 
     if getattr(dataset, "num_classes", segmenter.num_classes) != segmenter.num_classes:
         raise InputError(f"the model predicts {segmenter.num_classes} classes but dataset {getattr(dataset, 'name', '')!r} has {dataset.num_classes}")
@@ -31,7 +34,11 @@ def evaluate(segmenter, dataset: Sequence[tuple[np.ndarray, np.ndarray]], max_im
             rgb, label = dataset[i]
         except DatasetError as e:
             raise InputError(str(e)) from None
-        cm.update(segmenter.predict(rgb[:, :, ::-1]), label)
+        pred = segmenter.predict(rgb[:, :, ::-1])
+        cm.update(pred, label)
+        seq = sequence_of(dataset.pairs[i][0]) if per_sequence is not None and hasattr(dataset, "pairs") else None
+        if seq is not None:
+            per_sequence.setdefault(seq, ConfusionMatrix(segmenter.num_classes, cm.ignore_index)).update(pred, label)
     return cm
 
 

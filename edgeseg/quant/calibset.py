@@ -81,13 +81,15 @@ def recipe_path(recipe, relative: str | Path) -> Path:
 
 def select_for_recipe(recipe, data: str | Path | None, count: int, per_class: int) -> tuple[CalibrationSet, Path]:
     """Choose `count` calibration images from the recipe's training split; returns the set and the data folder."""
-    from edgeseg.data.camvid import DatasetError, open_dataset
+    from edgeseg.data.camvid import DatasetError
+    from edgeseg.data.splits import open_split, recipe_splits
     from edgeseg.errors import InputError
     from edgeseg.quant.select import class_pixels, select_images
 
     root = Path(data) if data is not None else recipe_path(recipe, recipe.data.path)
     try:
-        train = open_dataset(root, recipe.data.train_split)
+        split = recipe_splits(recipe.data)[0]
+        train = open_split(root, split)
         pixels = class_pixels((train.label(i) for i in range(len(train))), len(recipe.data.classes) or train.num_classes)
     except DatasetError as e:
         raise InputError(str(e)) from None
@@ -97,7 +99,7 @@ def select_for_recipe(recipe, data: str | Path | None, count: int, per_class: in
     labels = [rel(train.pairs[i][1]) for i in chosen]
     classes = list(recipe.data.classes) or list(train.classes)
     cs = CalibrationSet(
-        recipe.name, recipe.data.dataset, recipe.data.train_split, images, labels,
+        recipe.name, recipe.data.dataset, split.describe(), images, labels,
         Coverage.of(pixels, chosen, classes), images_digest(root, images),
         {"method": "class coverage, then pixel-share balance (edgeseg.quant.select)", "count": count,
          "per_class": per_class, "pool": len(train)},

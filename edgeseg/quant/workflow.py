@@ -169,13 +169,14 @@ class Outcome:
 
 
 def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome:
-    from edgeseg.data.camvid import DatasetError, open_dataset
+    from edgeseg.data.camvid import DatasetError
+    from edgeseg.data.splits import open_split, recipe_splits
 
     r = src.recipe
     bound = opt.max_miou_drop if opt.max_miou_drop is not None else r.targets.max_int8_miou_drop
     root = Path(opt.data) if opt.data else recipe_path(r, r.data.path)
     try:
-        val = open_dataset(root, r.data.val_split)
+        val = open_split(root, recipe_splits(r.data)[1])
     except DatasetError as e:
         raise InputError(str(e)) from None
     calib_path = Path(opt.calib) if opt.calib else recipe_path(r, r.calibration.manifest or f"calib/{r.name}.json")

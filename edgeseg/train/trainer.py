@@ -157,6 +157,9 @@ class Trainer:
         self.model = model.to(self.device, memory_format=self.memory_format)
         self.net: nn.Module = TrainView(self.model)
         if self.dist.world > 1:
+            if self.cuda:  # batch statistics over the global batch; SyncBatchNorm has no CPU kernel
+                self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+                self.net = TrainView(self.model)
             self.net = nn.parallel.DistributedDataParallel(self.net, device_ids=[self.dist.local_rank] if self.cuda else None)
         self.step_net = torch.compile(self.net) if t.compile else self.net
         self.ema = None
