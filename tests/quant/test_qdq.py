@@ -159,6 +159,11 @@ def test_gemm_and_matmul_weights_are_quantized_per_output_channel(op, trans_b, a
     dq = graph.producers(q)[q.graph.node[-1].input[1]]
     assert next(a.i for a in dq.attribute if a.name == "axis") == axis
     assert numpy_helper.to_array(graph.initializers(q)[dq.input[1]]).shape == (4,)
-    y = ort.InferenceSession(q.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    # Basic optimisation keeps Q/DQ as written, so this checks the graph's arithmetic. The fused
+    # int8 kernels of CPUs without VNNI saturate s8 x s8 products (ORT's documented u8s8 limit):
+    # that is a property of the host's kernel, not of the Q/DQ placement tested here.
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    y = ort.InferenceSession(q.SerializeToString(), so, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     ref = x @ (w.T if trans_b else w)
     assert np.abs(y - ref).max() < 0.05 * np.abs(ref).max()
