@@ -11,15 +11,14 @@ from edgeseg.data.cityscapes import cityscapes
 from edgeseg.data.palettes import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, default_palette, palette_for
 
 
-def make_city(root, split="val", city="ulm", n=2, kind="labelIds"):
+def make_city(root, split="val", city="ulm", n=2, kind="labelIds", ids=(7, 26, 0, 33)):
     for i in range(n):
         stem = f"{city}_{i:06d}_000019"
         img_dir, lbl_dir = root / "leftImg8bit" / split / city, root / "gtFine" / split / city
         img_dir.mkdir(parents=True, exist_ok=True)
         lbl_dir.mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.full((8, 16, 3), 100 + i, np.uint8)).save(img_dir / f"{stem}_leftImg8bit.png")
-        ids = np.array([[7, 26, 0, 33] * 4] * 8, np.uint8)  # road, car, unlabeled, bicycle
-        Image.fromarray(ids).save(lbl_dir / f"{stem}_gtFine_{kind}.png")
+        Image.fromarray(np.array([list(ids) * 4] * 8, np.uint8)).save(lbl_dir / f"{stem}_gtFine_{kind}.png")
 
 
 def test_label_ids_map_to_train_ids(tmp_path):
@@ -32,9 +31,15 @@ def test_label_ids_map_to_train_ids(tmp_path):
 
 
 def test_train_id_files_are_used_as_they_are(tmp_path):
-    make_city(tmp_path, kind="labelTrainIds")
+    make_city(tmp_path, kind="labelTrainIds", ids=(0, 13, 255, 18))  # road, car, ignored, bicycle
     _, lbl = cityscapes(tmp_path, "val")[0]
-    assert lbl[0, :4].tolist() == [7, 26, 0, 33]
+    assert lbl[0, :4].tolist() == [0, 13, 255, 18]
+
+
+def test_a_label_value_outside_the_classes_names_the_file_and_value(tmp_path):
+    make_city(tmp_path, kind="labelTrainIds", ids=(0, 26, 255, 18))  # 26 is a label id, not a train id
+    with pytest.raises(DatasetError, match=r"ulm_000000_000019_gtFine_labelTrainIds.png holds value 26, which is neither a class \(0-18\)"):
+        cityscapes(tmp_path, "val")[0]
 
 
 def test_missing_and_mixed_labels_are_clear_errors(tmp_path):
