@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
 
     import edgeseg
-    from edgeseg.data.camvid import open_dataset
+    from edgeseg.data import open_dataset
     from edgeseg.eval.metrics import ConfusionMatrix
     from edgeseg.fileio import write_json
     from edgeseg.postprocess.crf import dense_crf

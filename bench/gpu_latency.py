@@ -16,22 +16,16 @@ import json
 import platform
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from edgeseg.eval.timing import time_interleaved
+
 
 def measure(runner, x: np.ndarray, iters: int) -> dict:
-    for _ in range(20):
-        runner.infer(x)
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        runner.infer(x)
-        times.append(1000 * (time.perf_counter() - t0))
-    times.sort()
+    times = sorted(1000 * time_interleaved({"runner": lambda: runner.infer(x)}, 20, iters)["runner"])
     median = statistics.median(times)
     return {"median_ms": median, "p90_ms": times[int(0.9 * (len(times) - 1))], "fps": 1000 / median}
 
@@ -39,8 +33,9 @@ def measure(runner, x: np.ndarray, iters: int) -> dict:
 def runners(name: str, size: tuple[int, int], workdir: Path):
     """(label, factory or the reason it cannot run) for every back end."""
     from edgeseg.backends.cuda_graph import CudaGraphRunner
-    from edgeseg.backends.tensorrt_backend import tensorrt_unavailable, unpool_plugin_options
+    from edgeseg.backends.tensorrt_host import tensorrt_unavailable
     from edgeseg.backends.torch_backend import TorchRunner
+    from edgeseg.plugins.loading import unpool_plugin_options
     from edgeseg.registry import create_model
 
     model = create_model(name).eval()

@@ -56,7 +56,7 @@ def graphs(name: str, recipe_name: str, size: tuple[int, int], calib_images: int
     fp32 = graph.prepare(onnx_bytes(model, size, unpool="decomposed"))
     inputs, source = calibration_inputs(recipe_name, size, calib_images)
     stats = collect(fp32, inputs)
-    amax = calibrators.compute_amax(stats, "max")
+    amax = calibrators.compute_amax(stats, calibrators.Method(calibrators.Kind.MAX))
     keep_float = qdq.tensorrt_int8_unsupported(fp32)  # as `edgeseg calibrate` does
     return {
         "fp32": fp32.SerializeToString(),

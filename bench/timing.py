@@ -1,4 +1,5 @@
-"""What the timing benchmarks share: interleaved timing and the JSON record of a run.
+"""What the timing benchmarks share: interleaved timing (edgeseg.eval.timing's loop, in ms) and the
+JSON record of a run.
 
 Imported by the scripts beside it (`python bench/<script>.py` puts bench/ on sys.path).
 """
@@ -7,23 +8,17 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
+from edgeseg.eval import timing
+
 
 def time_interleaved(runners: dict, x: np.ndarray, warmup: int, runs: int) -> dict[str, np.ndarray]:
-    """Milliseconds per call for each runner, `runs` rounds after `warmup` rounds; one call per
-    runner per round, so load that comes and goes hits every runner alike."""
-    times = {k: [] for k in runners}
-    for i in range(warmup + runs):
-        for label, runner in runners.items():
-            start = time.perf_counter()
-            runner.infer(x)
-            if i >= warmup:
-                times[label].append(1000 * (time.perf_counter() - start))
-    return {k: np.asarray(v) for k, v in times.items()}
+    """Milliseconds per call for each runner on `x` (edgeseg.eval.timing.time_interleaved)."""
+    calls = {label: (lambda r=runner: r.infer(x)) for label, runner in runners.items()}
+    return {k: 1000 * v for k, v in timing.time_interleaved(calls, warmup, runs).items()}
 
 
 def record_run(args, rows: list[dict]) -> dict:

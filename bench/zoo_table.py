@@ -16,10 +16,11 @@ from __future__ import annotations
 import argparse
 import platform
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from edgeseg.eval.timing import time_interleaved
 
 
 def time_ort(name: str, size: tuple[int, int], folder: Path, threads: int, warmup: int, runs: int) -> dict:
@@ -31,15 +32,9 @@ def time_ort(name: str, size: tuple[int, int], folder: Path, threads: int, warmu
     path = export_onnx(model, folder / f"{name}.onnx", size)
     del model
     x = np.random.default_rng(0).standard_normal((1, 3, *size)).astype(np.float32)
-    times = []
     with OnnxRuntimeRunner(path, "cpu", threads=threads) as runner:
-        for i in range(warmup + runs):
-            start = time.perf_counter()
-            runner.infer(x)
-            if i >= warmup:
-                times.append(1000 * (time.perf_counter() - start))
+        t = 1000 * time_interleaved({name: lambda: runner.infer(x)}, warmup, runs)[name]
     path.unlink()
-    t = np.asarray(times)
     return {"median_ms": float(np.median(t)), "p90_ms": float(np.percentile(t, 90))}
 
 
@@ -50,11 +45,8 @@ def time_crf(size: tuple[int, int], runs: int) -> dict:
     img, label = synthetic_scene(*size, num_classes=11, seed=0)
     logits = np.eye(11)[label].transpose(2, 0, 1) + np.random.default_rng(0).normal(0, 0.9, (11, *size))
     probs = (np.exp(logits) / np.exp(logits).sum(0)).astype(np.float32)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        refined = dense_crf(img, probs)
-        times.append(1000 * (time.perf_counter() - start))
+    times = 1000 * time_interleaved({"crf": lambda: dense_crf(img, probs)}, 0, runs)["crf"]
+    refined = dense_crf(img, probs)
     return {
         "median_ms": float(np.median(times)),
         "pixel_acc_before": float((probs.argmax(0) == label).mean()),

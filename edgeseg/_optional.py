@@ -1,4 +1,6 @@
-"""Lazy imports of optional modules, failing with the exact command that installs them."""
+"""The one way edgeseg imports optional modules (Polygraphy's `mod/importer.py` idea): a module
+either fails with the exact command that installs it (`require`), or is looked at without failing
+(`optional`, `available`) where edgeseg adapts to what is installed."""
 from __future__ import annotations
 
 import importlib
@@ -19,20 +21,32 @@ INSTALL_HINTS = {
 }
 
 
-def require(module: str, purpose: str = "") -> ModuleType:
-    """Import `module` or raise MissingDependencyError naming the install command."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as e:
-        top = module.split(".")[0]
-        hint = INSTALL_HINTS.get(top, f"pip install {top}")
-        why = f" (needed for {purpose})" if purpose else ""
-        raise MissingDependencyError(f"{top} is not installed{why}: {hint}  [{e}]") from None
+def _first(names: tuple[str, ...]) -> tuple[ModuleType | None, ImportError | None]:
+    error = None
+    for name in names:
+        try:
+            return importlib.import_module(name), None
+        except ImportError as e:
+            error = error or e
+    return None, error
+
+
+def require(module: str, purpose: str = "", *fallbacks: str) -> ModuleType:
+    """Import `module` (else the first of `fallbacks` that imports: an older layout of the same
+    package) or raise MissingDependencyError naming the install command."""
+    found, error = _first((module, *fallbacks))
+    if found is not None:
+        return found
+    top = module.split(".")[0]
+    hint = INSTALL_HINTS.get(top, f"pip install {top}")
+    why = f" (needed for {purpose})" if purpose else ""
+    raise MissingDependencyError(f"{top} is not installed{why}: {hint}  [{error}]") from None
+
+
+def optional(module: str, *fallbacks: str) -> ModuleType | None:
+    """The first of `module`, `fallbacks` that imports, else None."""
+    return _first((module, *fallbacks))[0]
 
 
 def available(module: str) -> bool:
-    try:
-        importlib.import_module(module)
-        return True
-    except ImportError:
-        return False
+    return optional(module) is not None

@@ -8,6 +8,7 @@ import importlib
 
 import typer
 
+from edgeseg.commands import cli_words
 from edgeseg.errors import EdgesegError
 
 app = typer.Typer(
@@ -30,14 +31,14 @@ COMMANDS = ["models", "export", "eval", "train", "run", "bench", "build", "calib
 
 def _one_line_errors(command):
     """Inside the app (so `typer.testing.CliRunner` sees it too): a user-actionable error is one
-    line on stderr and exit code 2."""
+    line on stderr and exit code 2, naming flags where the library named parameters."""
 
     @functools.wraps(command)
     def run(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except EdgesegError as e:
-            typer.echo(f"error: {e}", err=True)
+            typer.echo(f"error: {cli_words(str(e), command)}", err=True)
             raise typer.Exit(2) from None
 
     return run

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import json
 import platform
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from edgeseg.errors import ArtifactError
 from edgeseg.fileio import sha256, write_json
+from edgeseg.layers.unpool import UnpoolForm
 
 SCHEMA = 1
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+DEFAULT_INPUT_SIZE = (360, 480)  # (H, W): CamVid's frames, what the bundled weights were trained at
+DEFAULT_NUM_CLASSES = 11  # CamVid's
 
 
 @dataclass
@@ -30,7 +33,7 @@ class Manifest:
     ignore_index: int | None = None
     dynamic: bool = False
     precision: str = "fp32"
-    unpool: str | None = None  # native | decomposed | plugin, for models that unpool
+    unpool: UnpoolForm | None = None  # for models that unpool
     opset: int | None = None
     sha256: dict[str, str] = field(default_factory=dict)  # file name -> hex digest
     versions: dict[str, str] = field(default_factory=dict)
@@ -57,12 +60,13 @@ class Manifest:
             raw = json.loads(path.read_text())
             raw["input_size"] = tuple(raw["input_size"])
             raw["mean"], raw["std"] = tuple(raw["mean"]), tuple(raw["std"])
+            raw["unpool"] = UnpoolForm(raw["unpool"]) if raw.get("unpool") else None
             known = set(cls.__dataclass_fields__)
             unknown = set(raw) - known
             if unknown:
                 raise ArtifactError(f"manifest {path} has unknown fields {sorted(unknown)}: written by a newer edgeseg?")
             return cls(**raw)
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
             raise ArtifactError(f"manifest {path} is not a valid edgeseg manifest: {e}") from None
 
     def record_hash(self, file: str | Path) -> None:
@@ -78,6 +82,22 @@ class Manifest:
                 raise ArtifactError(f"{f} named in the manifest is missing")
             if sha256(f) != digest:
                 raise ArtifactError(f"{f} does not match the sha256 in its manifest: the file changed or is corrupt; re-export it")
+
+
+def default_manifest(model: str, num_classes: int = DEFAULT_NUM_CLASSES) -> Manifest:
+    """What is known of a model with no weights manifest and no recipe: the defaults."""
+    return Manifest(model=model, num_classes=num_classes, input_size=DEFAULT_INPUT_SIZE, format="weights")
+
+
+def recipe_manifest(recipe, **fields) -> Manifest:
+    """The weights manifest a recipe implies (model, classes, input size, normalisation), with `fields` set."""
+    r = recipe
+    m = Manifest(
+        model=r.model.name, num_classes=r.model.num_classes, input_size=tuple(r.data.input_size), format="weights",
+        classes=list(r.data.classes), mean=tuple(r.data.mean), std=tuple(r.data.std), ignore_index=r.data.ignore_index,
+        extra={"recipe": r.name, "model_kwargs": dict(r.model.kwargs)},
+    )
+    return replace(m, **fields)
 
 
 def library_versions() -> dict[str, str]:

@@ -20,7 +20,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from edgeseg.errors import EdgesegError
-from edgeseg.manifest import IMAGENET_MEAN, IMAGENET_STD
+from edgeseg.manifest import DEFAULT_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 
@@ -73,7 +73,7 @@ class DataSection:
     holdout_sequences: list = field(default_factory=list)
     classes: list = field(default_factory=list)
     ignore_index: int = 11
-    input_size: list = field(default_factory=lambda: [360, 480])  # H, W fed to the network
+    input_size: list = field(default_factory=lambda: list(DEFAULT_INPUT_SIZE))  # H, W fed to the network
     mean: list = field(default_factory=lambda: list(IMAGENET_MEAN))
     std: list = field(default_factory=lambda: list(IMAGENET_STD))
 

@@ -84,15 +84,13 @@ class Segmenter:
 
 
 def _artifact_path(source: str | Path) -> Path:
-    """A path as given, or a bare registered model name -> its bundled weights."""
+    """A path as given; a registered model name or a recipe -> its weights (edgeseg.resolve)."""
     path = Path(source)
     if path.exists() or isinstance(source, Path) or any(c in str(source) for c in "/\\."):
         return path
-    from edgeseg.registry import UnknownModelError, model_info
-    from edgeseg.weights import pretrained_path
+    from edgeseg.resolve import resolve_model
 
     try:
-        model_info(source)
-    except UnknownModelError as e:
+        return resolve_model(str(source)).weights
+    except InputError as e:
         raise InputError(f"{e} (and no file named {source!r} exists)") from None
-    return pretrained_path(source)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from edgeseg.data.synthetic import SyntheticDataset
+from synthetic_data import SyntheticDataset
 from edgeseg.export.onnx import export_onnx
 from edgeseg.export.torchscript import export_torchscript
 from edgeseg.manifest import Manifest

@@ -106,7 +106,7 @@ def _gpu_without_tensorrt() -> bool:
 
     if not torch.cuda.is_available():
         return False
-    from edgeseg.backends.tensorrt_backend import tensorrt_unavailable
+    from edgeseg.backends.tensorrt_host import tensorrt_unavailable
 
     return tensorrt_unavailable() is not None
 

@@ -17,7 +17,7 @@ from edgeseg._optional import require
 from edgeseg.backends.base import RunnerBase, check_input
 from edgeseg.errors import ArtifactError, InputError
 
-# --optimization value -> onnxruntime.GraphOptimizationLevel member
+# `optimization` value -> onnxruntime.GraphOptimizationLevel member
 OPTIMIZATION_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
 
 
@@ -43,12 +43,12 @@ class OnnxRuntimeRunner(RunnerBase):
         ort = require("onnxruntime", "running .onnx artifacts")
         has_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
         if device not in (None, "cpu", "cuda"):
-            raise InputError(f"device must be 'cpu' or 'cuda', got {device!r}")
+            raise InputError(f"`device` must be 'cpu' or 'cuda', got {device!r}")
         if device == "cuda" and not has_cuda:
-            raise InputError("device 'cuda' was asked for but this onnxruntime has no CUDAExecutionProvider: pip install onnxruntime-gpu")
+            raise InputError("`device`='cuda' was asked for but this onnxruntime has no CUDAExecutionProvider: pip install onnxruntime-gpu")
         self.device = device or ("cuda" if has_cuda else "cpu")
         if optimization not in OPTIMIZATION_LEVELS:
-            raise InputError(f"optimization must be one of {', '.join(OPTIMIZATION_LEVELS)}, got {optimization!r}")
+            raise InputError(f"`optimization` must be one of {', '.join(OPTIMIZATION_LEVELS)}, got {optimization!r}")
         self.precision = precision
 
         opts = ort.SessionOptions()

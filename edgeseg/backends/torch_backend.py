@@ -17,9 +17,9 @@ def resolve_device(device: str | None) -> str:
     if device is None:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device not in ("cpu", "cuda"):
-        raise InputError(f"device must be 'cpu' or 'cuda', got {device!r}")
+        raise InputError(f"`device` must be 'cpu' or 'cuda', got {device!r}")
     if device == "cuda" and not torch.cuda.is_available():
-        raise InputError("device 'cuda' was asked for but torch sees no CUDA GPU; use --device cpu")
+        raise InputError("`device`='cuda' was asked for but torch sees no CUDA GPU; use `device`='cpu'")
     return device
 
 

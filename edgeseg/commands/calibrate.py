@@ -29,12 +29,13 @@ def main(
     from rich.console import Console
     from rich.table import Table
 
+    from edgeseg.quant.calibrators import methods_for
     from edgeseg.quant.workflow import Options, calibrate, resolve_source
 
     console = Console()
     src = resolve_source(source, weights, recipe)
     out = out or Path("build") / f"{src.recipe.name}-int8"
-    opt = Options(method=method, percentile=percentile, max_miou_drop=max_miou_drop, data=data, calib=calib, max_images=max_images,
+    opt = Options(methods=tuple(methods_for(method, percentile)), max_miou_drop=max_miou_drop, data=data, calib=calib, max_images=max_images,
                   sensitivity_images=sensitivity_images, rank_always=rank, cpu_unsigned=cpu_unsigned, tensorrt_version=tensorrt_version, progress=progress)
     result = calibrate(src, out, opt, log=console.print)
 
@@ -42,7 +43,7 @@ def main(
     for col in ("method", "INT8 mIoU", "drop vs FP32"):
         methods.add_column(col, justify="left" if col == "method" else "right")
     for m, v in result.methods.items():
-        methods.add_row(m, f"{v:.2f}", f"{result.fp32_miou - v:+.2f}", style="bold" if m == result.method else None)
+        methods.add_row(str(m), f"{v:.2f}", f"{result.fp32_miou - v:+.2f}", style="bold" if m == result.method else None)
     console.print(methods)
     if result.sensitivity:
         layers = Table(title="per-layer sensitivity (that layer alone in INT8; 100 - fidelity mIoU vs FP32)")

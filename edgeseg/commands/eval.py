@@ -26,16 +26,11 @@ def main(
     from rich.table import Table
 
     import edgeseg
-    from edgeseg.data.camvid import DatasetError
     from edgeseg.data.splits import Split, open_split, sequence_of
-    from edgeseg.errors import InputError
     from edgeseg.eval.evaluate import evaluate
     from edgeseg.fileio import write_json
 
-    try:
-        dataset = open_split(data, Split(tuple(split), sequences=tuple(sequence)))
-    except DatasetError as e:
-        raise InputError(str(e)) from None
+    dataset = open_split(data, Split(tuple(split), sequences=tuple(sequence)))
     with edgeseg.load(model, backend=backend, device=device) as seg:
         seg.crf = crf
         start = time.perf_counter()

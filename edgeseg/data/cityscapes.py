@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeseg.data.camvid import DatasetError, SegDataset
+from edgeseg.data.dataset import DatasetError, SegDataset
 from edgeseg.data.palettes import CITYSCAPES_CLASSES, CITYSCAPES_IGNORE, CITYSCAPES_TRAIN_IDS
 
 

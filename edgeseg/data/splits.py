@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgeseg.data.camvid import DatasetError, SegDataset, open_dataset
+from edgeseg.data import DatasetError, SegDataset, open_dataset
 from edgeseg.recipe import DataSection
 
 _SEQUENCE = re.compile(r"^(?P<seq>.+?)_f?\d+$")

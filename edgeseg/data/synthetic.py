@@ -1,4 +1,4 @@
-"""Synthetic street-like scenes with exact labels, for tests that must not need a real dataset.
+"""Synthetic street-like scenes with exact labels, for tests and benchmarks that must not need a real dataset.
 
 Each scene: sky band on top, road at the bottom, and random rectangles/ellipses of other
 classes, each class drawn in its own colour plus noise, so a small network can learn it.
@@ -26,23 +26,3 @@ def synthetic_scene(h: int, w: int, num_classes: int = 4, seed: int = 0) -> tupl
         label[mask] = c
     img = colours[label] + rng.normal(0, 12, (h, w, 3))
     return np.clip(img, 0, 255).astype(np.uint8), label
-
-
-class SyntheticDataset:
-    """Deterministic dataset of `n` synthetic scenes (same interface as `SegDataset`)."""
-
-    def __init__(self, n: int = 8, size: tuple[int, int] = (64, 96), num_classes: int = 4, seed: int = 0) -> None:
-        self.n, self.size, self.seed = n, size, seed
-        self.classes = tuple(f"class{i}" for i in range(num_classes))
-        self.ignore_index = 255
-        self.name = "synthetic"
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        return synthetic_scene(*self.size, num_classes=len(self.classes), seed=self.seed + i)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)

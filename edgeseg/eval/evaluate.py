@@ -20,20 +20,16 @@ def evaluate(segmenter, dataset: Sequence[tuple[np.ndarray, np.ndarray]], max_im
     Pixels labelled `dataset.ignore_index` (CamVid: 11, void) count nowhere. When
     `per_sequence` is given, it is filled with one matrix per sequence named by the files.
     """
-    from edgeseg.data.camvid import DatasetError
     from edgeseg.data.splits import sequence_of
 
     if getattr(dataset, "num_classes", segmenter.num_classes) != segmenter.num_classes:
         raise InputError(f"the model predicts {segmenter.num_classes} classes but dataset {getattr(dataset, 'name', '')!r} has {dataset.num_classes}")
     n = len(dataset) if max_images is None else min(max_images, len(dataset))
     if n <= 0:
-        raise InputError("nothing to evaluate: the dataset is empty or --max-images is 0")
+        raise InputError("nothing to evaluate: the dataset is empty or `max_images` is 0")
     cm = ConfusionMatrix(segmenter.num_classes, getattr(dataset, "ignore_index", None))
     for i in _steps(n, progress, f"evaluating {getattr(dataset, 'name', 'dataset')}"):
-        try:
-            rgb, label = dataset[i]
-        except DatasetError as e:
-            raise InputError(str(e)) from None
+        rgb, label = dataset[i]
         pred = segmenter.predict(rgb[:, :, ::-1])
         cm.update(pred, label)
         seq = sequence_of(dataset.pairs[i][0]) if per_sequence is not None and hasattr(dataset, "pairs") else None

@@ -29,7 +29,7 @@ from edgeseg.errors import ArtifactError, InputError
 from edgeseg.export import check_input_size, example_input, stamp_manifest
 from edgeseg.export.opcheck import unsupported_ops
 from edgeseg.fileio import write_bytes
-from edgeseg.layers.unpool import UNPOOL_MODES, MaxPoolWithIndices, MaxUnpool, uses_unpool
+from edgeseg.layers.unpool import MODULE_FORMS, UnpoolForm, unpool_mode, uses_unpool
 from edgeseg.manifest import Manifest
 
 MIN_OPSET = 17
@@ -87,22 +87,6 @@ def native_unpool_symbolics(opset: int) -> Iterator[None]:
             torch.onnx.unregister_custom_op_symbolic(name, opset)
 
 
-@contextmanager
-def unpool_mode(model: nn.Module, mode: str) -> Iterator[nn.Module]:
-    """Put every pool/unpool pair of `model` in `mode` for the block, then restore each one's own."""
-    if mode not in UNPOOL_MODES:
-        raise InputError(f"unpool must be one of {', '.join(UNPOOL_MODES)}, got {mode!r}")
-    modules = [m for m in model.modules() if isinstance(m, (MaxPoolWithIndices, MaxUnpool))]
-    before = [m.decomposed for m in modules]
-    try:
-        for m in modules:
-            m.decomposed = mode == "decomposed"
-        yield model
-    finally:
-        for m, d in zip(modules, before):
-            m.decomposed = d
-
-
 def _check_indices_only_unpooled(graph: onnx.GraphProto) -> None:
     """In the native form MaxPool's indices follow ONNX's convention: only MaxUnpool may read their values."""
     indices = {n.output[1] for n in graph.node if n.op_type == "MaxPool" and len(n.output) > 1 and n.output[1]}
@@ -117,7 +101,7 @@ def _check_indices_only_unpooled(graph: onnx.GraphProto) -> None:
 def onnx_bytes(
     model: nn.Module,
     input_size: tuple[int, int],
-    unpool: str = "native",
+    unpool: UnpoolForm | str = UnpoolForm.NATIVE,
     dynamic: bool = False,
     opset: int = MIN_OPSET,
     batch: int = 1,
@@ -128,6 +112,7 @@ def onnx_bytes(
     """
     if opset < MIN_OPSET:
         raise InputError(f"opset must be >= {MIN_OPSET}, got {opset}")
+    unpool = UnpoolForm.of(unpool, "unpool", MODULE_FORMS)
     input_size = check_input_size(model, input_size)
     axes = {0: "batch", 2: "height", 3: "width"}
     was_training = model.training
@@ -138,7 +123,7 @@ def onnx_bytes(
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
             warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")  # reversed pad lists; harmless
-            with native_unpool_symbolics(opset) if unpool == "native" else nullcontext():
+            with native_unpool_symbolics(opset) if unpool is UnpoolForm.NATIVE else nullcontext():
                 torch.onnx.export(
                     model, (example_input(input_size, batch),), buf,
                     dynamo=False, opset_version=opset, do_constant_folding=True,
@@ -149,7 +134,7 @@ def onnx_bytes(
         model.train(was_training)
     proto = onnx.load_from_string(buf.getvalue())
     onnx.checker.check_model(proto, full_check=True)
-    if unpool == "native":
+    if unpool is UnpoolForm.NATIVE:
         _check_indices_only_unpooled(proto.graph)
     return buf.getvalue()
 
@@ -158,7 +143,7 @@ def export_onnx(
     model: nn.Module,
     path: str | Path,
     input_size: tuple[int, int] | None = None,
-    unpool: str = "native",
+    unpool: UnpoolForm | str = UnpoolForm.NATIVE,
     dynamic: bool = False,
     opset: int = MIN_OPSET,
     manifest: Manifest | None = None,
@@ -172,13 +157,14 @@ def export_onnx(
         if manifest is None:
             raise InputError("export_onnx needs input_size or a manifest that has one")
         input_size = manifest.input_size
+    unpool = UnpoolForm.of(unpool, "unpool", MODULE_FORMS)
     data = onnx_bytes(model, input_size, unpool, dynamic, opset)
     path = Path(path)
     write_bytes(path, data)
     proto = onnx.load_from_string(data)
     num_classes = proto.graph.output[0].type.tensor_type.shape.dim[1].dim_value
     bad = sorted(unsupported_ops(proto))
-    if bad and unpool == "decomposed":
+    if bad and unpool is UnpoolForm.DECOMPOSED:
         warnings.warn(f"{path.name}: operators TensorRT's ONNX parser does not support: {', '.join(bad)}", stacklevel=2)
     fields = dict(dynamic=dynamic, opset=opset, unpool=unpool if uses_unpool(model) else None)
     extra = {"tensorrt_unsupported_ops": bad}

@@ -13,7 +13,7 @@ import torch.nn as nn
 from edgeseg.errors import InputError
 from edgeseg.export import check_input_size, example_input, stamp_manifest
 from edgeseg.fileio import atomic_path
-from edgeseg.layers.unpool import MaxUnpool, uses_unpool
+from edgeseg.layers.unpool import MaxUnpool, UnpoolForm, uses_unpool
 from edgeseg.manifest import Manifest
 
 
@@ -72,6 +72,6 @@ def export_torchscript(
         extra["trace_reason"] = trace_reason
     unpool = None
     if uses_unpool(model):
-        unpool = "decomposed" if all(m.decomposed for m in model.modules() if isinstance(m, MaxUnpool)) else "native"
+        unpool = UnpoolForm.DECOMPOSED if all(m.decomposed for m in model.modules() if isinstance(m, MaxUnpool)) else UnpoolForm.NATIVE
     stamp_manifest(manifest, model, path, "torchscript", input_size, num_classes, extra, dynamic=trace_reason is None, unpool=unpool)
     return path

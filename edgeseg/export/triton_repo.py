@@ -97,7 +97,7 @@ def write_triton_repo(onnx_or_engine_path: str | Path, out_dir: str | Path, mani
     if fmt == "tensorrt" and max_batch > 0:
         hi = manifest.extra.get("build", {}).get("flags", {}).get("dynamic")
         if hi and hi[2][0] < max_batch:
-            raise InputError(f"the engine's optimisation profile allows batches up to {hi[2][0]}, not {max_batch}: rebuild with --dynamic ...:NxHxW")
+            raise InputError(f"the engine's optimisation profile allows batches up to {hi[2][0]}, not {max_batch}: rebuild with `dynamic` shapes up to that batch (MIN:OPT:NxHxW)")
     name = name or f"{manifest.model}-{manifest.precision}"
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise InputError(f"Triton model name {name!r} must be letters, digits, '_', '.' or '-'")

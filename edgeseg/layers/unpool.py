@@ -16,13 +16,46 @@ exporter (which traces) keeps only the chosen one.
 """
 from __future__ import annotations
 
-from typing import Tuple
+from contextlib import contextmanager
+from enum import Enum
+from typing import Iterator, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-UNPOOL_MODES = ("native", "decomposed")
+from edgeseg.errors import InputError
+
+
+class UnpoolForm(str, Enum):
+    """The one max-unpool vocabulary: modules, ONNX graphs, engines and manifests all use it."""
+
+    NATIVE = "native"  # MaxPool indices + MaxUnpool: eager, TorchScript, ONNX Runtime
+    DECOMPOSED = "decomposed"  # ArgMax + one-hot over each 2x2 window: standard operators only
+    PLUGIN = "plugin"  # a TensorRT graph or engine holding edgeseg's MaxUnpoolFromSource plugin
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def of(cls, value: "UnpoolForm | str", parameter: str = "unpool", allowed: tuple["UnpoolForm", ...] | None = None) -> "UnpoolForm":
+        """`value` as a form, or an InputError naming `parameter` and the forms it takes."""
+        allowed = allowed or tuple(cls)
+        try:
+            form = cls(value)
+        except ValueError:
+            form = None
+        if form not in allowed:
+            raise InputError(f"`{parameter}` must be one of {', '.join(f.value for f in allowed)}, got {value!r}")
+        return form
+
+    @property
+    def module_form(self) -> "UnpoolForm":
+        """How the PyTorch modules run to give this form: a plugin graph is rewritten from the native export."""
+        return UnpoolForm.DECOMPOSED if self is UnpoolForm.DECOMPOSED else UnpoolForm.NATIVE
+
+
+MODULE_FORMS = (UnpoolForm.NATIVE, UnpoolForm.DECOMPOSED)
 
 
 def pool_2x2_decomposed(x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -79,14 +112,27 @@ class MaxUnpool(nn.Module):
         return torch._C._nn.max_unpool2d(x, indices, [out_h, out_w])
 
 
-def set_unpool_mode(model: nn.Module, mode: str) -> nn.Module:
-    """Switch every pool/unpool pair of `model` to `mode` ('native' or 'decomposed'), in place."""
-    if mode not in UNPOOL_MODES:
-        raise ValueError(f"unpool mode must be one of {UNPOOL_MODES}, got {mode!r}")
-    for m in model.modules():
-        if isinstance(m, (MaxPoolWithIndices, MaxUnpool)):
-            m.decomposed = mode == "decomposed"
+def _pairs(model: nn.Module) -> list[nn.Module]:
+    return [m for m in model.modules() if isinstance(m, (MaxPoolWithIndices, MaxUnpool))]
+
+
+def set_unpool_mode(model: nn.Module, mode: UnpoolForm | str) -> nn.Module:
+    """Switch every pool/unpool pair of `model` to `mode` (native or decomposed), in place."""
+    decomposed = UnpoolForm.of(mode, "unpool", MODULE_FORMS) is UnpoolForm.DECOMPOSED
+    for m in _pairs(model):
+        m.decomposed = decomposed
     return model
+
+
+@contextmanager
+def unpool_mode(model: nn.Module, mode: UnpoolForm | str) -> Iterator[nn.Module]:
+    """`set_unpool_mode` for the block, then each pair's own mode back."""
+    before = [(m, m.decomposed) for m in _pairs(model)]
+    try:
+        yield set_unpool_mode(model, mode)
+    finally:
+        for m, decomposed in before:
+            m.decomposed = decomposed
 
 
 def uses_unpool(model: nn.Module) -> bool:

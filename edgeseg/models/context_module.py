@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from edgeseg.models.backbones.vgg import FCHead, VGG16
-from edgeseg.registry import register_model
+from edgeseg.models._registry import register_model
 
 PAPER = "Yu & Koltun 2016, arXiv:1511.07122"
 DILATIONS = (1, 1, 2, 4, 8, 16, 1)

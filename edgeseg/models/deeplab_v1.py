@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from edgeseg.models.backbones.vgg import FCHead, VGG16
-from edgeseg.registry import register_model
+from edgeseg.models._registry import register_model
 
 
 class DeepLabV1(nn.Module):

@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from edgeseg.models.backbones.resnet import ResNet
-from edgeseg.registry import register_model
+from edgeseg.models._registry import register_model
 
 
 class ASPPSum(nn.Module):

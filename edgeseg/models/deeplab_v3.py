@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from edgeseg.layers.aspp import ASPP
 from edgeseg.models.backbones.resnet import ResNet
-from edgeseg.registry import register_model
+from edgeseg.models._registry import register_model
 
 
 class DeepLabV3(nn.Module):

@@ -19,7 +19,7 @@ from edgeseg.layers.upsample import resize_to
 from edgeseg.models.backbones.mobilenetv2 import MobileNetV2
 from edgeseg.models.backbones.resnet import ResNet
 from edgeseg.models.backbones.xception import Xception65
-from edgeseg.registry import register_model
+from edgeseg.models._registry import register_model
 
 
 class DeepLabV3Plus(nn.Module):
@@ -41,7 +41,7 @@ class DeepLabV3Plus(nn.Module):
         return F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
 
 
-@register_model("deeplabv3plus_mobilenetv2", paper="Chen et al. 2018, arXiv:1802.02611")
+@register_model("deeplabv3plus_mobilenetv2", paper="Chen et al. 2018, arXiv:1802.02611", pretrained=("camvid",))
 def deeplabv3plus_mobilenetv2(num_classes: int = 11, separable: bool = True) -> DeepLabV3Plus:
     return DeepLabV3Plus(MobileNetV2(output_stride=16), num_classes, separable)
 

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from edgeseg.layers.conv import ConvBNAct
 from edgeseg.layers.unpool import MaxPoolWithIndices, MaxUnpool
-from edgeseg.registry import register_model
+from edgeseg.models._registry import register_model
 
 
 class InitialBlock(nn.Module):
@@ -137,6 +137,6 @@ class ENet(nn.Module):
         return self.fullconv(x)
 
 
-@register_model("enet", paper="Paszke et al. 2016, arXiv:1606.02147", needs_unpool=True)
+@register_model("enet", paper="Paszke et al. 2016, arXiv:1606.02147", needs_unpool=True, pretrained=("camvid",))
 def enet(num_classes: int = 11) -> ENet:
     return ENet(num_classes)

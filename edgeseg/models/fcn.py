@@ -25,7 +25,7 @@ import torch.nn as nn
 from edgeseg.layers.upsample import make_upsample
 from edgeseg.models.backbones.resnet import ResNet
 from edgeseg.models.backbones.vgg import FCHead, VGG16
-from edgeseg.registry import register_model
+from edgeseg.models._registry import register_model
 
 PAPER = "Long, Shelhamer, Darrell 2015, arXiv:1411.4038"
 

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from edgeseg.layers.conv import ConvBNAct
 from edgeseg.layers.gate import GatedRefinementUnit, GateUnit
 from edgeseg.models.backbones.vgg import VGG16
-from edgeseg.registry import register_model
+from edgeseg.models._registry import register_model
 
 
 class GFRNet(nn.Module):

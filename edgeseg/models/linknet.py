@@ -12,7 +12,7 @@ import torch.nn as nn
 
 from edgeseg.layers.conv import ConvBNAct
 from edgeseg.models.backbones.resnet import ResNet
-from edgeseg.registry import register_model
+from edgeseg.models._registry import register_model
 
 
 class DecoderBlock(nn.Module):
@@ -53,6 +53,6 @@ class LinkNet(nn.Module):
         return y[:, :, : x.shape[2], : x.shape[3]]
 
 
-@register_model("linknet", paper="Chaurasia & Culurciello 2017, arXiv:1707.03718")
+@register_model("linknet", paper="Chaurasia & Culurciello 2017, arXiv:1707.03718", pretrained=("camvid",))
 def linknet(num_classes: int = 11, encoder_depth: int = 18) -> LinkNet:
     return LinkNet(num_classes, encoder_depth)

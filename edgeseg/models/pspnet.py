@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from edgeseg.layers.conv import ConvBNAct
 from edgeseg.layers.ppm import PyramidPooling
 from edgeseg.models.backbones.resnet import ResNet
-from edgeseg.registry import register_model
+from edgeseg.models._registry import register_model
 
 
 def _classifier(cin: int, mid: int, num_classes: int) -> nn.Sequential:

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from edgeseg.layers.refine import RefineBlock, ResidualConvUnit
 from edgeseg.models.backbones.resnet import ResNet
-from edgeseg.registry import register_model
+from edgeseg.models._registry import register_model
 
 
 class RefineNet(nn.Module):

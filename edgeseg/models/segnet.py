@@ -24,7 +24,7 @@ import torch.nn as nn
 from edgeseg.layers.conv import ConvBNAct
 from edgeseg.layers.upsample import MaxPool2x2, make_upsample
 from edgeseg.models.backbones.vgg import VGG16, VGG16_DEPTHS
-from edgeseg.registry import register_model
+from edgeseg.models._registry import register_model
 
 PAPER = "Badrinarayanan, Kendall, Cipolla 2017, arXiv:1511.00561"
 

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from edgeseg.layers.conv import ConvBNAct
 from edgeseg.layers.upsample import make_upsample
-from edgeseg.registry import register_model
+from edgeseg.models._registry import register_model
 
 PAPER = "Ronneberger, Fischer, Brox 2015, arXiv:1505.04597"
 

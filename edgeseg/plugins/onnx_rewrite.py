@@ -36,7 +36,7 @@ def _window(pool: onnx.NodeProto, unpool: onnx.NodeProto) -> tuple[int, int]:
     if list(u.get("kernel_shape", [])) != kernel:
         problems.append("MaxUnpool's kernel must be MaxPool's")
     if problems:
-        raise ArtifactError(f"{where} cannot become the max-unpool plugin ({'; '.join(problems)}); build with --unpool decomposed")
+        raise ArtifactError(f"{where} cannot become the max-unpool plugin ({'; '.join(problems)}); build with `unpool`=decomposed")
     return kernel[0], kernel[1]
 
 
@@ -70,7 +70,7 @@ def to_plugin_graph(model: onnx.ModelProto, aot: bool = True) -> tuple[onnx.Mode
             continue
         pool = producer.get(node.input[1])
         if pool is None or pool.op_type != "MaxPool" or len(pool.output) < 2 or pool.output[1] != node.input[1]:
-            raise ArtifactError(f"MaxUnpool {node.name!r} takes indices that are not a MaxPool's Indices output; build with --unpool decomposed")
+            raise ArtifactError(f"MaxUnpool {node.name!r} takes indices that are not a MaxPool's Indices output; build with `unpool`=decomposed")
         kh, kw = _window(pool, node)
         source, out = pool.input[0], node.output[0]
         if source in shapes and out in shapes and shapes[source][2:] != shapes[out][2:]:

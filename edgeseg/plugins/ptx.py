@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgeseg._optional import optional
 from edgeseg.errors import MissingDependencyError
 from edgeseg.plugins import kernel_source_path
 
@@ -33,7 +34,7 @@ def compile_ptx(compute_capability: tuple[int, int], compiler: str = "auto") -> 
     """PTX of max_unpool.cu for `compute_capability` with NVRTC or nvcc ("auto": the first present)."""
     arch = arch_for(compute_capability)
     if compiler in ("auto", "nvrtc"):
-        nvrtc = _nvrtc_module()
+        nvrtc = nvrtc_module()
         if nvrtc is not None:
             return _compile_nvrtc(nvrtc, arch)
         if compiler == "nvrtc":
@@ -41,19 +42,16 @@ def compile_ptx(compute_capability: tuple[int, int], compiler: str = "auto") -> 
     if shutil.which("nvcc") is None:
         raise MissingDependencyError(
             "neither NVRTC (pip install cuda-python nvidia-cuda-nvrtc) nor nvcc (the CUDA toolkit) is available "
-            "to compile the max-unpool kernel; build with --unpool decomposed instead"
+            "to compile the max-unpool kernel; build with `unpool`=decomposed instead"
         )
     return _compile_nvcc(arch)
 
 
-def _nvrtc_module():
-    try:
-        from cuda.bindings import nvrtc
-    except ImportError:
-        try:
-            from cuda import nvrtc  # cuda-python < 12.6 layout
-        except ImportError:
-            return None
+def nvrtc_module():
+    """cuda-python's NVRTC bindings (12.6+ layout, else the older `cuda.nvrtc`) with libnvrtc loadable, else None."""
+    nvrtc = optional("cuda.bindings.nvrtc", "cuda.nvrtc")
+    if nvrtc is None:
+        return None
     try:
         nvrtc.nvrtcVersion()  # loads libnvrtc: absent libraries fail here, not mid-compile
     except (RuntimeError, OSError):

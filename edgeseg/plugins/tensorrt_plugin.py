@@ -33,7 +33,7 @@ def register(compute_capability: Optional[Tuple[int, int]] = None, aot: bool = T
     trt = require("tensorrt", "the max-unpool plugin")
     trtp = require("tensorrt.plugin", "the max-unpool plugin (TensorRT >= 10.6 has tensorrt.plugin)")
     if aot and not hasattr(trtp, "aot_impl"):
-        raise MissingDependencyError(f"TensorRT {trt.__version__} has no ahead-of-time Python plugins; use the C++ plugin or --unpool decomposed")
+        raise MissingDependencyError(f"TensorRT {trt.__version__} has no ahead-of-time Python plugins; use the C++ plugin or `unpool`=decomposed")
 
     @trtp.register(PLUGIN_ID)
     def describe(values: trtp.TensorDesc, source: trtp.TensorDesc, kernel_h: int, kernel_w: int) -> trtp.TensorDesc:
@@ -50,7 +50,7 @@ def register(compute_capability: Optional[Tuple[int, int]] = None, aot: bool = T
 
         @trtp.aot_impl(PLUGIN_ID)
         def ahead_of_time(values, source, kernel_h, kernel_w, outputs, tactic):
-            from edgeseg.backends.tensorrt_backend import host_info
+            from edgeseg.backends.tensorrt_host import host_info
             from edgeseg.plugins.ptx import compile_ptx
 
             cc = compute_capability or host_info().compute_capability

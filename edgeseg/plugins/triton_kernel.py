@@ -6,13 +6,10 @@ fails, and `max_unpool_triton` says what to install.
 """
 from __future__ import annotations
 
+from edgeseg._optional import optional
 from edgeseg.errors import MissingDependencyError
 
-try:
-    import triton
-    import triton.language as tl
-except ImportError:
-    triton = None
+triton, tl = optional("triton"), optional("triton.language")
 
 AVAILABLE = triton is not None
 BLOCK = 256

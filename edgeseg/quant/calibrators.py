@@ -16,6 +16,9 @@ ONNX Runtime's own calibrators differ: its Entropy works on a signed histogram w
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import Enum
+
 import numpy as np
 
 from edgeseg.errors import InputError
@@ -23,7 +26,48 @@ from edgeseg.quant.stats import ActivationStats, TensorStats
 
 QMAX = 127  # symmetric signed INT8, as TensorRT requires
 PERCENTILES = (99.9, 99.99, 99.999)
-METHODS = ("max", *(f"percentile-{p:g}" for p in PERCENTILES), "entropy", "mse")
+
+
+class Kind(str, Enum):
+    MAX = "max"
+    PERCENTILE = "percentile"
+    ENTROPY = "entropy"
+    MSE = "mse"
+
+
+@dataclass(frozen=True)
+class Method:
+    """A calibrator: its kind, and the percentile for the percentile kind."""
+
+    kind: Kind
+    percentile: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in tuple(Kind):
+            raise InputError(f"unknown calibration method {self.kind!r}; choose one of {', '.join(k.value for k in Kind)}")
+        object.__setattr__(self, "kind", Kind(self.kind))
+        if (self.kind is Kind.PERCENTILE) != (self.percentile is not None):
+            raise InputError(f"`percentile` goes with the percentile method only, got {self.kind.value} with {self.percentile}")
+        if self.percentile is not None and not 0 < self.percentile <= 100:
+            raise InputError(f"`percentile` must be in (0, 100], got {self.percentile}")
+
+    def __str__(self) -> str:  # the name tables and reports show
+        return f"percentile-{self.percentile:g}" if self.kind is Kind.PERCENTILE else self.kind.value
+
+
+METHODS = (Method(Kind.MAX), *(Method(Kind.PERCENTILE, p) for p in PERCENTILES), Method(Kind.ENTROPY), Method(Kind.MSE))
+CHOICES = ("entropy", "percentile", "mse", "max", "best")  # what `method` may be asked as
+
+
+def methods_for(method: str, percentile: float = 99.99) -> list[Method]:
+    """The calibrators to try for `method` (one of CHOICES; "best": all of METHODS) and `percentile`."""
+    if method == "best":
+        return list(METHODS)
+    if method not in CHOICES:
+        raise InputError(f"`method` must be {', '.join(CHOICES)}; got {method!r}")
+    return [Method(Kind(method), percentile if method == "percentile" else None)]
+
+
 ENTROPY_LEVELS = 128
 ENTROPY_START = 128
 
@@ -90,22 +134,20 @@ def mse_amax(s: TensorStats, qmax: int = QMAX, start: int = ENTROPY_START) -> fl
     return min(float(candidates[int(np.argmin(mse))]), s.amax)
 
 
-def amax_of(s: TensorStats, method: str) -> float:
-    """amax of one tensor by `method` (one of METHODS); never 0, so the scale is always valid."""
-    if method == "max":
+def amax_of(s: TensorStats, method: Method) -> float:
+    """amax of one tensor by `method`; never 0, so the scale is always valid."""
+    if method.kind is Kind.MAX:
         a = max_amax(s)
-    elif method.startswith("percentile-"):
-        a = percentile_amax(s, float(method.split("-", 1)[1]))
-    elif method == "entropy":
+    elif method.kind is Kind.PERCENTILE:
+        a = percentile_amax(s, method.percentile)
+    elif method.kind is Kind.ENTROPY:
         a = entropy_amax(s)
-    elif method == "mse":
-        a = mse_amax(s)
     else:
-        raise InputError(f"unknown calibration method {method!r}; choose one of {', '.join(METHODS)}")
+        a = mse_amax(s)
     return float(a) if a > 0 else 1.0  # an all-zero tensor quantizes exactly with any scale
 
 
-def compute_amax(stats: ActivationStats, method: str, tensors=None) -> dict[str, float]:
+def compute_amax(stats: ActivationStats, method: Method, tensors=None) -> dict[str, float]:
     """amax of every tensor in `stats` (or only `tensors`) by `method`."""
     names = stats.tensors if tensors is None else tensors
     return {name: amax_of(stats[name], method) for name in names}

@@ -81,18 +81,13 @@ def recipe_path(recipe, relative: str | Path) -> Path:
 
 def select_for_recipe(recipe, data: str | Path | None, count: int, per_class: int) -> tuple[CalibrationSet, Path]:
     """Choose `count` calibration images from the recipe's training split; returns the set and the data folder."""
-    from edgeseg.data.camvid import DatasetError
     from edgeseg.data.splits import open_split, recipe_splits
-    from edgeseg.errors import InputError
     from edgeseg.quant.select import class_pixels, select_images
 
     root = Path(data) if data is not None else recipe_path(recipe, recipe.data.path)
-    try:
-        split = recipe_splits(recipe.data)[0]
-        train = open_split(root, split)
-        pixels = class_pixels((train.label(i) for i in range(len(train))), len(recipe.data.classes) or train.num_classes)
-    except DatasetError as e:
-        raise InputError(str(e)) from None
+    split = recipe_splits(recipe.data)[0]
+    train = open_split(root, split)
+    pixels = class_pixels((train.label(i) for i in range(len(train))), len(recipe.data.classes) or train.num_classes)
     chosen = sorted(select_images(pixels, count, per_class))
     rel = lambda p: Path(p).resolve().relative_to(root.resolve()).as_posix()  # noqa: E731
     images = [rel(train.pairs[i][0]) for i in chosen]
@@ -121,7 +116,7 @@ class CalibrationInputs(Sequence):
     def __getitem__(self, i):
         if isinstance(i, slice):
             return CalibrationInputs(self.root, self.images[i], self.input_size, self.mean, self.std)
-        from edgeseg.data.camvid import read_rgb
+        from edgeseg.data import read_rgb
         from edgeseg.preprocess import frame_to_input
 
         rgb = read_rgb(self.root / self.images[i])

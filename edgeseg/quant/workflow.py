@@ -43,58 +43,36 @@ class Source:
     onnx: Path | None = None
 
 
-def _recipes_for_model(name: str):
+def recipe_for(name: str):
+    """The one recipe in recipes/ that uses model `name`; InputError when none or several do."""
     from edgeseg.recipe import RECIPES_DIR, load_recipe
 
     found = [load_recipe(str(p)) for p in sorted(RECIPES_DIR.glob("*.toml"))]
     found = [r for r in found if r.model.name == name]
     if len(found) != 1:
         what = f"recipes {', '.join(r.name for r in found)} all use" if found else "no recipe uses"
-        raise InputError(f"{what} model {name!r}; name the recipe (edgeseg calibrate <recipe>) or pass --recipe")
+        raise InputError(f"{what} model {name!r}; name the recipe as `source` or give `recipe`")
     return found[0]
 
 
-def _recipe_manifest(r) -> Manifest:
-    return Manifest(
-        model=r.model.name, num_classes=r.model.num_classes, input_size=tuple(r.data.input_size), format="weights",
-        classes=list(r.data.classes), mean=tuple(r.data.mean), std=tuple(r.data.std), ignore_index=r.data.ignore_index,
-        extra={"recipe": r.name, "model_kwargs": dict(r.model.kwargs)},
-    )
-
-
 def resolve_source(source: str, weights: Path | None = None, recipe: str | None = None) -> Source:
-    """SOURCE is a recipe, a registered model name, or a weights (.safetensors) / ONNX artifact with its manifest."""
-    from edgeseg.recipe import RecipeError, load_recipe
-    from edgeseg.registry import UnknownModelError, model_info
+    """SOURCE is a recipe, a registered model name, or a weights (.safetensors) / ONNX artifact with
+    its manifest; weights and manifest come from edgeseg.resolve, the one resolver."""
+    from edgeseg.recipe import load_recipe
+    from edgeseg.resolve import resolve_model
 
     path = Path(source)
-    if path.suffix in (".safetensors", ".onnx"):
+    if path.suffix == ".onnx":
         if weights is not None:
-            raise InputError("SOURCE is already an artifact; --weights is for a recipe or a model name")
+            raise InputError("`source` is already an artifact; `weights` is for a recipe or a model name")
         manifest = Manifest.load(path)
         manifest.verify(path.parent)
-        r = load_recipe(recipe) if recipe else _recipes_for_model(manifest.model)
-        return Source(r, manifest, weights=path if path.suffix == ".safetensors" else None, onnx=path if path.suffix == ".onnx" else None)
-    try:
-        r = load_recipe(source)
-    except RecipeError:
-        try:
-            model_info(source)
-        except UnknownModelError:
-            raise InputError(f"{source!r} is neither a recipe, a registered model nor a .safetensors/.onnx artifact") from None
-        r = load_recipe(recipe) if recipe else _recipes_for_model(source)
-    if weights is None:
-        from edgeseg.weights import pretrained_path
-
-        weights = pretrained_path(r.model.name)
-    if Manifest.path_for(weights).is_file():
-        manifest = Manifest.load(weights)
-        manifest.verify(Path(weights).parent)
-    else:
-        manifest = _recipe_manifest(r)
-    if manifest.model != r.model.name:
-        raise InputError(f"{weights} holds {manifest.model!r} weights but recipe {r.name} is for {r.model.name!r}")
-    return Source(r, manifest, weights=Path(weights))
+        return Source(load_recipe(recipe) if recipe else recipe_for(manifest.model), manifest, onnx=path)
+    found = resolve_model(source, weights)
+    r = found.recipe or (load_recipe(recipe) if recipe else recipe_for(found.name))
+    if found.manifest.model != r.model.name:
+        raise InputError(f"{found.weights} holds {found.manifest.model!r} weights but recipe {r.name} is for {r.model.name!r}")
+    return Source(r, found.manifest, weights=found.weights)
 
 
 def fp32_graph(src: Source) -> tuple[onnx.ModelProto, Manifest]:
@@ -129,20 +107,9 @@ def score(model: onnx.ModelProto, manifest: Manifest, dataset, precision: str, m
         return evaluate(seg, dataset, max_images=max_images, progress=progress).summary(seg.classes)
 
 
-def methods_for(method: str, percentile: float) -> list[str]:
-    if method == "best":
-        return list(calibrators.METHODS)
-    if method == "percentile":
-        return [f"percentile-{percentile:g}"]
-    if method in ("max", "entropy", "mse"):
-        return [method]
-    raise InputError(f"--method must be entropy, percentile, mse, max or best; got {method!r}")
-
-
 @dataclass
 class Options:
-    method: str = "entropy"
-    percentile: float = 99.99
+    methods: tuple[calibrators.Method, ...] = (calibrators.Method(calibrators.Kind.ENTROPY),)  # tried; the best on val is kept
     max_miou_drop: float | None = None  # points; None: the recipe's targets.max_int8_miou_drop
     data: Path | None = None
     calib: Path | None = None
@@ -158,8 +125,8 @@ class Options:
 class Outcome:
     fp32_miou: float
     int8_miou: float
-    method: str
-    methods: dict[str, float]
+    method: calibrators.Method
+    methods: dict[calibrators.Method, float]
     excluded: list[str]  # kept float by the sensitivity fallback
     unsupported: list[str] = field(default_factory=list)  # kept float: no TensorRT INT8 kernel
     sensitivity: list[tuple[str, float]] = field(default_factory=list)
@@ -168,21 +135,33 @@ class Outcome:
     files: dict[str, Path] = field(default_factory=dict)
 
 
-def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome:
-    from edgeseg.data.camvid import DatasetError
+@dataclass
+class CalibrationData:
+    root: Path  # the dataset folder
+    val: object  # its validation split (edgeseg.data.SegDataset)
+    calib_path: Path
+    calib: CalibrationSet
+
+
+def calibration_data(recipe, data: Path | None = None, calib: Path | None = None) -> CalibrationData:
+    """The recipe's validation split and its verified calibration images (under `data`, default
+    the recipe's data.path); InputError or ArtifactError, before any work, when they are not there."""
     from edgeseg.data.splits import open_split, recipe_splits
 
-    r = src.recipe
-    bound = opt.max_miou_drop if opt.max_miou_drop is not None else r.targets.max_int8_miou_drop
-    root = Path(opt.data) if opt.data else recipe_path(r, r.data.path)
-    try:
-        val = open_split(root, recipe_splits(r.data)[1])
-    except DatasetError as e:
-        raise InputError(str(e)) from None
-    calib_path = Path(opt.calib) if opt.calib else recipe_path(r, r.calibration.manifest or f"calib/{r.name}.json")
+    root = Path(data) if data else recipe_path(recipe, recipe.data.path)
+    val = open_split(root, recipe_splits(recipe.data)[1])
+    calib_path = Path(calib) if calib else recipe_path(recipe, recipe.calibration.manifest or f"calib/{recipe.name}.json")
     cs = CalibrationSet.load(calib_path)
     cs.verify(root)
-    methods = methods_for(opt.method, opt.percentile)
+    return CalibrationData(root, val, calib_path, cs)
+
+
+def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome:
+    r = src.recipe
+    bound = opt.max_miou_drop if opt.max_miou_drop is not None else r.targets.max_int8_miou_drop
+    found = calibration_data(r, opt.data, opt.calib)
+    root, val, calib_path, cs = found.root, found.val, found.calib_path, found.calib
+    methods = list(opt.methods)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
 
@@ -203,7 +182,7 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
     for m in methods:
         ranges[m] = calibrators.compute_amax(stats, m, planned)
         table[m] = evaluate(qdq.insert_qdq(fp32, ranges[m], unsupported), "int8")
-        log(f"  {m:<18} INT8 mIoU {table[m]:.2f}  drop {fp32_miou - table[m]:+.2f}")
+        log(f"  {str(m):<18} INT8 mIoU {table[m]:.2f}  drop {fp32_miou - table[m]:+.2f}")
     method = max(table, key=table.get)
     amax = {**calibrators.compute_amax(stats, method), **ranges[method]}
     outcome = Outcome(fp32_miou, table[method], method, table, [], unsupported=sorted(unsupported))
@@ -226,12 +205,12 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
     from edgeseg.quant.trt_cache import write_cache
 
     files["cache"] = write_cache(out / "calibration.cache", amax, opt.tensorrt_version)
-    write_json(out / "scales.json", {"method": method, "qmax": qdq.QMAX, "amax": amax})
+    write_json(out / "scales.json", {"method": str(method), "qmax": qdq.QMAX, "amax": amax})
     files["scales"] = out / "scales.json"
     quant = {
         "scheme": "explicit Q/DQ in TensorRT's placement; signed INT8 activations, zero point 0, per-tensor; "
                   "per-channel symmetric INT8 weights; float bias and logits",
-        "method": method, "methods_val_miou_pct": table, "fp32_val_miou_pct": fp32_miou, "int8_val_miou_pct": outcome.int8_miou,
+        "method": str(method), "methods_val_miou_pct": {str(m): v for m, v in table.items()}, "fp32_val_miou_pct": fp32_miou, "int8_val_miou_pct": outcome.int8_miou,
         "max_miou_drop_points": bound, "within_bound": fp32_miou - outcome.int8_miou <= bound,
         "val_images": min(len(val), opt.max_images or len(val)),
         "precision_map": qdq.precision_map(fp32, float_layers),

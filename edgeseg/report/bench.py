@@ -1,42 +1,58 @@
-"""Measuring one model x back end x precision: engine-only latency, end-to-end stream fps and mIoU,
-all through one `Segmenter` on the same frames, so back ends differ only in the network itself.
+"""`benchmark()`: fps against accuracy for each model x back end x precision, as rows (Ultralytics'
+`utils/benchmarks.py`: a library function; the `bench` command only prints and writes them).
 
+Each combination is measured through one `Segmenter` on the same frames, so back ends differ only
+in the network itself:
 - Engine only: `runner.infer` on one preprocessed frame, `warmup` calls, then `iters` timed calls.
 - Stream: every frame through the threaded pipeline (edgeseg.stream) from memory, overlay
   rendered, nothing written: what a camera application gets, minus the camera. The frames are
   decoded before timing starts, so the figure is the pipeline's, not the PNG decoder's.
 - mIoU: from the same stream pass, one confusion matrix over all its frames (void ignored).
+
+A combination that cannot run here (fp16 without a GPU, TensorRT not installed, INT8 without a
+calibrated artifact) is skipped with one line saying why; no figure is ever made up for it.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
-import time
-from typing import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, ContextManager, Sequence
 
 import numpy as np
 
 from edgeseg._optional import available
-from edgeseg.report.table import BenchRow
+from edgeseg.errors import ArtifactError, EdgesegError, InputError
+from edgeseg.eval.timing import time_interleaved
+from edgeseg.report.table import BenchRow, Skipped
 from edgeseg.stream import Pipeline
 from edgeseg.stream.sinks import Sink
 from edgeseg.stream.sources import ArraySource
 from edgeseg.stream.stats import LatencyHistogram
 
 FROM_WEIGHTS = ("torch", "torchscript", "onnxruntime")  # back ends a model in memory runs on
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+@dataclass
+class Benchmark:
+    rows: list[BenchRow] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    dataset: str = ""
+    images: int = 0
 
 
 def engine_latency(runner, x: np.ndarray, warmup: int, iters: int) -> LatencyHistogram:
-    for _ in range(warmup):
-        runner.infer(x)
     hist = LatencyHistogram()
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        runner.infer(x)
-        hist.add(time.perf_counter() - t0)
+    for seconds in time_interleaved({"engine": lambda: runner.infer(x)}, warmup, iters)["engine"]:
+        hist.add(float(seconds))
     return hist
 
 
-def measure(seg, frames: Sequence[np.ndarray], labels: Sequence[np.ndarray] | None, *, ignore_index: int | None, warmup: int = 10, iters: int = 50, name: str = "data", label: str | None = None) -> BenchRow:
+def measure(seg, frames: Sequence[np.ndarray], labels: Sequence[np.ndarray] | None, *, ignore_index: int | None, warmup: int = 10,
+            iters: int = 50, name: str = "data", artifact: str | None = None) -> BenchRow:
     """Engine-only latency, then one stream pass over `frames` (BGR) scored against `labels`."""
     runner = seg.runner
     hist = engine_latency(runner, seg.preprocess(frames[0]), warmup, iters)
@@ -45,10 +61,10 @@ def measure(seg, frames: Sequence[np.ndarray], labels: Sequence[np.ndarray] | No
     s = report.summary
     h, w = seg.input_size
     return BenchRow(
-        model=label or seg.manifest.model, backend=runner.name, precision=runner.precision, device=runner.device, input_size=f"{h}x{w}",
+        model=seg.manifest.model, backend=runner.name, precision=runner.precision, device=runner.device, input_size=f"{h}x{w}",
         engine_p50_ms=hist.percentile(50) * 1e3, engine_p99_ms=hist.percentile(99) * 1e3, engine_fps=hist.count / hist.total,
         stream_fps=s["fps"], stream_p50_ms=s["latency_ms"]["end_to_end"]["p50"], miou=s["stream_miou"], images=s["frames"]["processed"],
-        manifest_miou=seg.manifest.metrics.get("val_miou"),
+        manifest_miou=seg.manifest.metrics.get("val_miou"), artifact=artifact,
     )
 
 
@@ -70,3 +86,84 @@ def why_not_from_weights(backend: str, precision: str, cuda: bool) -> str | None
 
 def with_input_size(manifest, input_size: tuple[int, int] | None):
     return manifest if input_size is None else dataclasses.replace(manifest, input_size=tuple(input_size))
+
+
+def _choose(given: Sequence[str], allowed: Sequence[str], what: str, parameter: str) -> list[str]:
+    bad = [g for g in given if g not in allowed]
+    if bad or not given:
+        raise InputError(f"unknown {what} {', '.join(bad) or '(none given)'}; `{parameter}` takes {', '.join(allowed)}")
+    return list(given)
+
+
+def benchmark(models: Sequence[str] | None, data: str | Path, backends: Sequence[str] = ("torch", "torchscript", "onnxruntime", "tensorrt"),
+              precisions: Sequence[str] = PRECISIONS, split: str = "val", input_size: tuple[int, int] | None = None,
+              max_images: int | None = None, warmup: int = 10, iters: int = 50, device: str | None = None,
+              log: Callable[[str], None] = print, status: Callable[[str], ContextManager] = lambda _: nullcontext()) -> Benchmark:
+    """Measure `models` (registered names, run from their bundled weights, or artifact paths;
+    default: every model with bundled weights) on `data` for each back end and precision."""
+    import torch
+
+    import edgeseg
+    from edgeseg.backends import BACKENDS
+    from edgeseg.data import open_dataset
+    from edgeseg.registry import list_models, list_pretrained
+    from edgeseg.resolve import resolve_model
+    from edgeseg.segmenter import Segmenter
+
+    backends, precisions = _choose(backends, BACKENDS, "back end", "backends"), _choose(precisions, PRECISIONS, "precision", "precisions")
+    models = list(models or [name for name, tag in list_pretrained() if tag == "camvid"])
+    dataset = open_dataset(data, split)
+    n = min(len(dataset), max_images or len(dataset))
+    frames, labels = [], []
+    for i in range(n):  # decoded once, before any timing
+        rgb, label = dataset[i]
+        frames.append(np.ascontiguousarray(rgb[:, :, ::-1]))
+        labels.append(label)
+    result, cuda = Benchmark(dataset=dataset.name, images=n), torch.cuda.is_available()
+
+    def run(seg, artifact: str | None = None) -> None:
+        if seg.num_classes != dataset.num_classes:
+            raise InputError(f"{seg.manifest.model} predicts {seg.num_classes} classes, {dataset.name} has {dataset.num_classes}")
+        r = seg.runner
+        with status(f"{seg.manifest.model} {r.name} {r.precision} {r.device}: engine, then {n} frames through the stream"):
+            row = measure(seg, frames, labels, ignore_index=dataset.ignore_index, warmup=warmup, iters=iters, name=dataset.name, artifact=artifact)
+        result.rows.append(row)
+        log(row.line())
+
+    def skip(model: str, backend: str, precision: str, reason: str) -> None:
+        result.skipped.append(Skipped(model, backend, precision, reason))
+        log(result.skipped[-1].line())
+
+    names = set(list_models())
+    for item in models:
+        if item not in names:  # an artifact path
+            for backend in backends:
+                try:
+                    seg = edgeseg.load(item, backend=backend, device=device)
+                except EdgesegError as e:  # this artifact cannot run on that back end here
+                    skip(item, backend, "-", str(e))
+                    continue
+                with seg:
+                    if seg.runner.precision not in precisions:
+                        skip(item, backend, seg.runner.precision, f"not among `precisions` {','.join(precisions)}")
+                    else:
+                        run(seg, Path(item).name)
+            continue
+        try:
+            src = resolve_model(item)
+            manifest, model = with_input_size(src.manifest, input_size), src.model()
+        except ArtifactError as e:
+            skip(item, "*", "*", str(e))
+            continue
+        for backend in backends:
+            for precision in precisions:
+                reason = why_not_from_weights(backend, precision, cuda)
+                if reason:
+                    skip(item, backend, precision, reason)
+                    continue
+                # a copy each: the torch back end may move its model to the GPU, an export needs it where it was
+                with Segmenter.from_model(copy.deepcopy(model), manifest, backend=backend, device=device) as seg:
+                    run(seg)
+    if not result.rows:
+        raise InputError("nothing could be measured here (every combination was skipped; see the lines above)")
+    return result

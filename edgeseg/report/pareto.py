@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from edgeseg._optional import require
-from edgeseg.fileio import atomic_path
+from edgeseg.report.figure import figure, save_png
 from edgeseg.report.table import BenchRow
 
 MARKERS = {"fp32": "o", "fp16": "s", "int8": "^"}
@@ -24,11 +23,8 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
 
 def plot_pareto(rows: Sequence[BenchRow], path: str | Path, title: str) -> Path:
     """Write the plot as PNG (atomically). Rows without an mIoU cannot be placed and are left out."""
-    require("matplotlib", "drawing the Pareto plot")
-    from matplotlib.figure import Figure  # no pyplot: no global backend, no display needed
-
     placed = [r for r in rows if r.miou is not None]
-    fig = Figure(figsize=(9, 5.5), dpi=120)
+    fig = figure((9, 5.5), "drawing the Pareto plot", dpi=120)
     ax = fig.add_subplot()
     backends = sorted({r.backend for r in placed})
     colours = {b: f"C{i}" for i, b in enumerate(backends)}
@@ -39,14 +35,13 @@ def plot_pareto(rows: Sequence[BenchRow], path: str | Path, title: str) -> Path:
     # their file name, the frontier's points with their fps too (colour and marker give the rest).
     slowest: dict[str, BenchRow] = {}
     for r in placed:
-        base = r.model.split(" [")[0]
-        if base not in slowest or r.stream_fps < slowest[base].stream_fps:
-            slowest[base] = r
-    for base, r in slowest.items():
-        ax.annotate(base, (r.stream_fps, 100 * r.miou), textcoords="offset points", xytext=(0, -14), fontsize=8, ha="center", weight="bold")
+        if r.model not in slowest or r.stream_fps < slowest[r.model].stream_fps:
+            slowest[r.model] = r
+    for model, r in slowest.items():
+        ax.annotate(model, (r.stream_fps, 100 * r.miou), textcoords="offset points", xytext=(0, -14), fontsize=8, ha="center", weight="bold")
     right = 0.6 * max((r.stream_fps for r in placed), default=0.0)
     for i, r in enumerate(placed):
-        tag = r.model[r.model.index("[") :] if "[" in r.model else ""
+        tag = f"[{r.artifact}]" if r.artifact else ""
         if i in front:
             text = f"{tag or r.backend + ' ' + r.precision}, {r.stream_fps:.0f} fps"
         elif tag:
@@ -68,8 +63,4 @@ def plot_pareto(rows: Sequence[BenchRow], path: str | Path, title: str) -> Path:
     ax.margins(x=0.15, y=0.08)
     if placed:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    return path
+    return save_png(fig, path)

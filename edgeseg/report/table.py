@@ -24,10 +24,13 @@ class BenchRow:
     miou: float | None  # on the benchmark data, through the stream
     images: int
     manifest_miou: float | None = None  # what the artifact's manifest records (val_miou)
+    artifact: str | None = None  # the file measured, when one was named (two graphs of one model differ here)
 
-    @property
-    def label(self) -> str:
-        return f"{self.model} {self.backend} {self.precision}"
+    def line(self) -> str:
+        miou = "-" if self.miou is None else f"{100 * self.miou:.2f}"
+        what = f"{self.model} [{self.artifact}]" if self.artifact else self.model
+        return (f"{what} {self.backend} {self.precision} {self.device}: engine p50 {self.engine_p50_ms:.1f} ms "
+                f"({self.engine_fps:.1f} fps), stream {self.stream_fps:.1f} fps, mIoU {miou}")
 
 
 @dataclass
@@ -67,13 +70,13 @@ def render(rows: list[BenchRow], title: str):
         return "-" if v is None else fmt.format(v)
 
     table = Table(title=title, caption="engine: runner.infer alone; stream: the threaded pipeline end to end; ratio: stream fps / engine fps")
-    for name in ("model", "backend", "precision", "device"):
+    for name in ("model", "artifact", "backend", "precision", "device"):
         table.add_column(name, no_wrap=True)
     for name in ("engine p50 ms", "engine p99 ms", "engine fps", "stream fps", "ratio", "stream p50 ms", "mIoU %", "manifest mIoU %"):
         table.add_column(name, justify="right")
     for r in rows:
         table.add_row(
-            escape(r.model), r.backend, r.precision, r.device,  # "enet [model.int8.onnx]" is not markup
+            r.model, escape(r.artifact or "-"), r.backend, r.precision, r.device,  # a file name is not markup
             f(r.engine_p50_ms), f(r.engine_p99_ms), f(r.engine_fps), f(r.stream_fps),
             f(100 * r.stream_fps / r.engine_fps, "{:.0f}%"), f(r.stream_p50_ms),
             f(None if r.miou is None else 100 * r.miou, "{:.2f}"), f(None if r.manifest_miou is None else 100 * r.manifest_miou, "{:.2f}"),

@@ -170,7 +170,7 @@ class ImageFolderSource(Source):
     def __init__(self, folder: str | Path, fps: float = 15.0, labels_dir: str | Path | None = None) -> None:
         folder = Path(folder)
         if not folder.is_dir():
-            raise InputError(f"--images {folder} is not a folder")
+            raise InputError(f"`images`={folder} is not a folder")
         self.paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not self.paths:
             raise InputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
@@ -230,7 +230,7 @@ def _open_camera(spec: str, retries: int):
     elif spec.startswith("/dev/"):
         opener = lambda: cv2.VideoCapture(spec, cv2.CAP_V4L2)  # noqa: E731
     else:
-        raise InputError(f"--camera {spec!r} is not a camera index, /dev/videoN, csi://N or a GStreamer pipeline (with '!')")
+        raise InputError(f"`camera`={spec!r} is not a camera index, /dev/videoN, csi://N or a GStreamer pipeline (with '!')")
     cap = opener()
     if not cap.isOpened():
         raise InputError(f"camera {spec} could not be opened: no such device, or it is in use")
@@ -263,9 +263,9 @@ def open_source(*, camera: str | None = None, video: str | Path | None = None, r
     (a video also finds `<stem>.labels.npz` beside it by itself)."""
     given = {k: v for k, v in dict(camera=camera, video=video, rtsp=rtsp, images=images).items() if v is not None}
     if len(given) != 1:
-        raise InputError(f"give exactly one source (--camera, --video, --rtsp or --images), got {len(given)}")
+        raise InputError(f"give exactly one source (`camera`, `video`, `rtsp` or `images`), got {len(given)}")
     if labels is not None and (camera is not None or rtsp is not None):
-        raise InputError("labels only make sense for a file source (--video or --images), not a live one")
+        raise InputError("`labels` only make sense for a file source (`video` or `images`), not a live one")
     if labels is not None and not Path(labels).exists():
         raise InputError(f"labels {labels} do not exist")
     if camera is not None:
@@ -277,5 +277,5 @@ def open_source(*, camera: str | None = None, video: str | Path | None = None, r
             raise InputError("labels for a video must be a .labels.npz file, not a folder")
         return _open_video(video, labels)
     if labels is not None and not Path(labels).is_dir():
-        raise InputError("labels for --images must be a folder of class-index PNGs named like the images")
+        raise InputError("`labels` for `images` must be a folder of class-index PNGs named like the images")
     return ImageFolderSource(images, labels_dir=labels)

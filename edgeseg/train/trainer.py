@@ -329,7 +329,7 @@ class Trainer:
         write_text(self.run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in self.history))
 
     def _save_weights(self, name: str, cm: ConfusionMatrix, selection: str) -> None:
-        from edgeseg.manifest import Manifest, library_versions
+        from edgeseg.manifest import library_versions, recipe_manifest
 
         r = self.recipe
         path = self.run_dir / name
@@ -337,12 +337,7 @@ class Trainer:
         metrics = {"val_miou": cm.miou(), "val": cm.summary(r.data.classes), "epoch": self.epoch, "selection": selection}
         if self.validation is not None:
             metrics["validation"] = self.validation.to_dict()
-        m = Manifest(
-            model=r.model.name, num_classes=r.model.num_classes, input_size=tuple(r.data.input_size), format="weights",
-            classes=list(r.data.classes), mean=tuple(r.data.mean), std=tuple(r.data.std), ignore_index=r.data.ignore_index,
-            versions=library_versions(), metrics=metrics,
-            extra={"recipe": r.name, "model_kwargs": r.model.kwargs},
-        )
+        m = recipe_manifest(r, versions=library_versions(), metrics=metrics)
         m.record_hash(path)
         m.save(path)
 
@@ -381,16 +376,12 @@ def plot_curves(run_dir: str | Path) -> Path | None:
     """Loss and val mIoU against epoch, as curve.png; skipped (None) without matplotlib."""
     run_dir = Path(run_dir)
     rows = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines() if l.strip()] if (run_dir / "metrics.jsonl").is_file() else []
-    try:
-        import matplotlib
+    from edgeseg.report.figure import can_plot, figure, save_png
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    if not rows or not can_plot():
         return None
-    if not rows:
-        return None
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = figure((7, 4), "training curves")
+    ax = fig.add_subplot()
     ax.plot([r["epoch"] for r in rows], [r["loss"] for r in rows], label="train loss", color="tab:blue")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
@@ -399,11 +390,4 @@ def plot_curves(run_dir: str | Path) -> Path | None:
         ax2 = ax.twinx()
         ax2.plot([r["epoch"] for r in ev], [100 * r["val_miou"] for r in ev], "o-", color="tab:orange", label="val mIoU")
         ax2.set_ylabel("val mIoU (%)")
-    fig.tight_layout()
-    from edgeseg.fileio import atomic_path
-
-    out = run_dir / "curve.png"
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return out
+    return save_png(fig, run_dir / "curve.png")

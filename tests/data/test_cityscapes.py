@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edgeseg.data.camvid import DatasetError, open_dataset
+from edgeseg.data import DatasetError, open_dataset
 from edgeseg.data.cityscapes import cityscapes
 from edgeseg.data.palettes import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, default_palette, palette_for
 

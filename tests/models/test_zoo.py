@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from edgeseg.data.synthetic import SyntheticDataset
+from synthetic_data import SyntheticDataset
 from edgeseg.flops import count_params
 from edgeseg.layers.unpool import set_unpool_mode
 from edgeseg.models.backbones.vgg import FCHead, VGG16

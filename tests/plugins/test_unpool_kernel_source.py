@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edgeseg.plugins import KERNEL_NAMES, kernel_source_path
-from edgeseg.plugins.ptx import _nvrtc_module, compile_ptx
+from edgeseg.plugins.ptx import nvrtc_module, compile_ptx
 from edgeseg.plugins.reference import max_unpool_from_source
 
 needs_nvcc = pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc (CUDA toolkit) is not installed")
@@ -26,7 +26,7 @@ def test_nvcc_compiles_both_entry_points_to_ptx(cc):
     assert entries == {name.encode() for name in KERNEL_NAMES.values()}
 
 
-@pytest.mark.skipif(_nvrtc_module() is None, reason="NVRTC (cuda-python + libnvrtc) is not installed")
+@pytest.mark.skipif(nvrtc_module() is None, reason="NVRTC (cuda-python + libnvrtc) is not installed")
 def test_nvrtc_compiles_the_same_source():
     ptx = compile_ptx((8, 7), compiler="nvrtc")
     assert set(re.findall(rb"\.entry (\w+)", ptx.code)) == {name.encode() for name in KERNEL_NAMES.values()}

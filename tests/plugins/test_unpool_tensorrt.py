@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 import pytest
 
-from edgeseg.backends.tensorrt_backend import tensorrt_unavailable
+from edgeseg.backends.tensorrt_host import tensorrt_unavailable
 from edgeseg.errors import MissingDependencyError
 from edgeseg.plugins import kernel_source_path
 from edgeseg.plugins import triton_kernel
@@ -62,7 +62,8 @@ def test_triton_kernel_matches_reference_on_gpu():
 @pytest.mark.skipif(NO_ENGINE is not None, reason=f"no engine can be built here: {NO_ENGINE}")
 @pytest.mark.parametrize("impl", ["qdp-aot", "cpp"])
 def test_plugin_engine_matches_onnxruntime_on_the_native_graph(tmp_path, impl):
-    from edgeseg.backends.tensorrt_backend import EngineSpec, build_engine, find_cpp_plugin_library, unpool_plugin_options
+    from edgeseg.build.tensorrt import EngineSpec, build_engine
+    from edgeseg.plugins.loading import find_cpp_plugin_library, unpool_plugin_options
     from edgeseg.export.onnx import onnx_bytes
     from edgeseg.plugins.onnx_rewrite import to_plugin_graph
     from test_unpool_rewrite import TwoLevels, tied

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from edgeseg.errors import InputError
-from edgeseg.quant.calibrators import METHODS, amax_of, entropy_amax, mse_amax, percentile_amax
+from edgeseg.quant.calibrators import METHODS, Kind, Method, amax_of, entropy_amax, methods_for, mse_amax, percentile_amax
 from edgeseg.quant.stats import TensorStats
 
 
@@ -28,7 +28,7 @@ def gaussian_with_outliers():
 def test_max_of_a_uniform_sample_is_its_largest_magnitude():
     x = np.random.default_rng(1).uniform(-3, 2, 50_000).astype(np.float32)
     s = stats_of(*np.split(x, 5))
-    assert amax_of(s, "max") == pytest.approx(float(np.abs(x).max()), rel=0, abs=0)
+    assert amax_of(s, Method(Kind.MAX)) == pytest.approx(float(np.abs(x).max()), rel=0, abs=0)
     assert (s.minimum, s.maximum) == (float(x.min()), float(x.max()))
 
 
@@ -38,7 +38,7 @@ def test_histogram_keeps_every_value_when_it_widens(gaussian_with_outliers):
     assert s.width * s.bins >= s.amax > s.width * s.bins / 2
 
 
-@pytest.mark.parametrize("method", ["entropy", "percentile-99.9", "percentile-99.99"])
+@pytest.mark.parametrize("method", [Method(Kind.ENTROPY), Method(Kind.PERCENTILE, 99.9), Method(Kind.PERCENTILE, 99.99)])
 def test_entropy_and_percentile_clip_outliers_well_below_the_max(gaussian_with_outliers, method):
     s = gaussian_with_outliers
     a = amax_of(s, method)
@@ -75,7 +75,9 @@ def test_all_zero_tensor_gets_a_usable_scale():
 def test_unknown_method_and_bad_percentile_are_input_errors():
     s = stats_of(np.ones(10, np.float32))
     with pytest.raises(InputError):
-        amax_of(s, "kl")
+        amax_of(s, Method("kl"))
+    with pytest.raises(InputError):
+        methods_for("kl")
     with pytest.raises(InputError):
         percentile_amax(s, 0)
 
@@ -85,3 +87,14 @@ def test_entropy_is_not_dragged_down_by_the_zeros_of_a_relu():
     x = np.maximum(np.random.default_rng(5).standard_normal(400_000), 0).astype(np.float32)
     s = stats_of(x)
     assert entropy_amax(s) > 3.5
+
+
+def test_methods_are_typed_values_named_once():
+    assert [str(m) for m in METHODS] == ["max", "percentile-99.9", "percentile-99.99", "percentile-99.999", "entropy", "mse"]
+    assert methods_for("best") == list(METHODS)
+    assert methods_for("percentile", 99.5) == [Method(Kind.PERCENTILE, 99.5)]
+    assert methods_for("mse", 99.5) == [Method(Kind.MSE)]  # the percentile goes with its method only
+    with pytest.raises(InputError, match="percentile"):
+        Method(Kind.ENTROPY, 99.9)
+    with pytest.raises(InputError, match="percentile"):
+        methods_for("percentile", 0)

@@ -9,13 +9,13 @@ from onnx import numpy_helper
 from tiny_seg import CLASSES, synthetic_inputs
 from edgeseg.export.opcheck import unsupported_ops
 from edgeseg.quant import graph, qdq
-from edgeseg.quant.calibrators import compute_amax
+from edgeseg.quant.calibrators import Kind, Method, compute_amax
 from edgeseg.quant.sensitivity import class_maps, fidelity, layer_sensitivity
 
 
 @pytest.fixture(scope="module")
 def amax(tiny_stats):
-    return compute_amax(tiny_stats, "max")
+    return compute_amax(tiny_stats, Method(Kind.MAX))
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def test_fallback_keeps_the_fewest_top_ranked_layers_that_meet_the_bound(tiny_fp
         floats = {n.name for n in model.graph.node if n.name in layers and n.input[1] in weights}  # float weights
         return 50.0 - sum(1 for name in layers[:needed] if name not in floats)
 
-    outcome = Outcome(fp32_miou=50.0, int8_miou=50.0 - needed, method="max", methods={}, excluded=[], sensitivity=ranked)
+    outcome = Outcome(fp32_miou=50.0, int8_miou=50.0 - needed, method=Method(Kind.MAX), methods={}, excluded=[], sensitivity=ranked)
     _fallback(fp32, amax, outcome, 0.5, fake_miou, lambda _: None)
     assert outcome.excluded == layers[:needed] and outcome.int8_miou == 50.0
     assert len(outcome.fallback) <= 2 * len(layers).bit_length()

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from edgeseg.data.synthetic import SyntheticDataset
+from synthetic_data import SyntheticDataset
 from edgeseg.layers.conv import ConvBNAct
 from edgeseg.preprocess import frame_to_input
 

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from edgeseg.data.synthetic import SyntheticDataset
+from synthetic_data import SyntheticDataset
 from edgeseg.errors import ArtifactError
 from edgeseg.recipe import RECIPES_DIR, RecipeError, load_recipe, recipe_from_dict
 from edgeseg.registry import create_model

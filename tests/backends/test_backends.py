@@ -189,7 +189,7 @@ def test_auto_takes_the_cuda_graph_path_on_a_gpu_without_tensorrt(artifacts, kin
     """Routing only (no GPU here): the runner itself is replaced by a recorder."""
     import edgeseg.backends as backends
     import edgeseg.backends.cuda_graph as cuda_graph
-    import edgeseg.backends.tensorrt_backend as trt
+    import edgeseg.backends.tensorrt_host as trt
 
     made = []
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)

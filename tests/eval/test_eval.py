@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from artifact_factory import tiny_manifest, tiny_model
-from edgeseg.data.camvid import image_folder
-from edgeseg.data.synthetic import SyntheticDataset
+from edgeseg.data import image_folder
+from synthetic_data import SyntheticDataset
 from edgeseg.errors import InputError
 from edgeseg.eval.evaluate import evaluate
 from edgeseg.eval.metrics import ConfusionMatrix

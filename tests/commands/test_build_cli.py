@@ -2,7 +2,6 @@
 manifest, and say in exactly one line that the engine was skipped and why; with TensorRT and a GPU
 the engine test runs instead."""
 import json
-import sys
 
 import numpy as np
 import onnx
@@ -11,7 +10,7 @@ from typer.testing import CliRunner
 
 import edgeseg
 from artifact_factory import INPUT_SIZE, tiny_model, write_image_folder, write_weights
-from edgeseg.backends.tensorrt_backend import tensorrt_unavailable
+from edgeseg.backends.tensorrt_host import tensorrt_unavailable
 from edgeseg.build import parse_dynamic, resolve_unpool
 from edgeseg.cli import app
 from edgeseg.errors import InputError
@@ -90,7 +89,7 @@ def test_dynamic_shapes_and_measured_metrics(weights, tmp_path):
     m = Manifest.load(out)
     assert m.dynamic and [d.dim_param for d in onnx.load(str(out / "model.onnx")).graph.input[0].type.tensor_type.shape.dim] == ["batch", "", "height", "width"]
     assert m.metrics["measured_on"]["images"] == 2 and set(m.metrics["fps"]) == {"onnxruntime-fp32"}
-    from edgeseg.data.camvid import open_dataset
+    from edgeseg.data import open_dataset
     from edgeseg.eval.evaluate import evaluate
 
     with edgeseg.load(out) as seg:  # the recorded mIoU is what evaluating the folder gives
@@ -98,13 +97,25 @@ def test_dynamic_shapes_and_measured_metrics(weights, tmp_path):
     assert m.metrics["fps"]["onnxruntime-fp32"] > 0
 
 
-def test_int8_without_quant_says_so_in_one_line(weights, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "edgeseg.quant.workflow", None)  # import fails as if quant were absent
-    code, output = run("enet", "--weights", weights, "--input-size", SIZE, "--int8", "--out", tmp_path)
+def test_int8_without_calibration_data_writes_fp32_and_says_so_in_one_line(weights, tmp_path, monkeypatch):
+    """The README tour's `edgeseg build enet --int8` on a machine without the recipe's dataset: the
+    FP32 artifacts are written, and one line says INT8 was skipped, why, and which flag enables it."""
+    # the recipe's data.path (../shared/data/camvid) resolves to a folder that is not on this machine
+    monkeypatch.setattr("edgeseg.quant.workflow.recipe_path", lambda recipe, relative: tmp_path / "no-camvid-here")
+    code, output = run("enet", "--weights", weights, "--input-size", SIZE, "--int8", "--out", tmp_path / "out")
     assert code == 0, output
-    assert [line for line in output.splitlines() if line.startswith("INT8 skipped")] == ["INT8 skipped: edgeseg.quant is not available"]
-    m = Manifest.load(tmp_path)
-    assert m.precision == "fp32" and m.extra["build"]["skipped"]["int8"] == "edgeseg.quant is not available"
+    lines = [line for line in output.splitlines() if line.startswith("INT8 skipped")]
+    assert len(lines) == 1 and "does not exist" in lines[0] and "--data" in lines[0], output
+    m = Manifest.load(tmp_path / "out")
+    assert m.precision == "fp32" and "--data" not in m.extra["build"]["skipped"]["int8"]  # the library names the parameter
+    assert "`data`" in m.extra["build"]["skipped"]["int8"] and not (tmp_path / "out" / "model.int8.onnx").exists()
+    assert (tmp_path / "out" / "model.onnx").is_file()
+
+
+def test_int8_with_a_bad_data_folder_fails_before_writing(weights, tmp_path):
+    code, output = run("enet", "--weights", weights, "--input-size", SIZE, "--int8", "--data", tmp_path / "nowhere", "--out", tmp_path / "out")
+    assert code == 2 and "does not exist" in output and "Traceback" not in output
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("args,message", [
@@ -127,9 +138,9 @@ def test_unknown_source_and_missing_weights(tmp_path):
 
 
 def test_resolve_unpool_picks_what_tensorrt_supports():
-    assert resolve_unpool("auto", []) == ("decomposed", None)
-    assert resolve_unpool("auto", ["qdp-aot", "cpp"]) == ("plugin", "qdp-aot")
-    assert resolve_unpool("auto", ["cpp"]) == ("plugin", "cpp")
+    assert resolve_unpool(None, []) == ("decomposed", None)  # None: auto
+    assert resolve_unpool(None, ["qdp-aot", "cpp"]) == ("plugin", "qdp-aot")
+    assert resolve_unpool(None, ["cpp"]) == ("plugin", "cpp")
     assert resolve_unpool("decomposed", ["qdp-aot"]) == ("decomposed", None)
     assert resolve_unpool("plugin", []) == ("plugin", None)  # the graph is written for a TensorRT elsewhere
     with pytest.raises(InputError):

@@ -7,9 +7,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from edgeseg.errors import ArtifactError
-from edgeseg.export.onnx import onnx_bytes, unpool_mode
+from edgeseg.export.onnx import onnx_bytes
 from edgeseg.export.opcheck import MAXPOOL_INDICES, unsupported_ops
-from edgeseg.layers.unpool import MaxPoolWithIndices, MaxUnpool
+from edgeseg.layers.unpool import MaxPoolWithIndices, MaxUnpool, unpool_mode
 
 ort = pytest.importorskip("onnxruntime")
 

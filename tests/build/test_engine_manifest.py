@@ -5,7 +5,9 @@ import warnings
 
 import pytest
 
-from edgeseg.backends.tensorrt_backend import HostInfo, TensorRTRunner, check_engine_manifest, host_info, precision_map_from_inspector
+from edgeseg.backends.tensorrt_backend import TensorRTRunner
+from edgeseg.backends.tensorrt_host import HostInfo, check_engine_manifest, host_info
+from edgeseg.build.engine_info import precision_map_from_inspector
 from edgeseg.errors import ArtifactError, InputError, MissingDependencyError
 from edgeseg.manifest import Manifest
 

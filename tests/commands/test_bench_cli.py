@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import edgeseg.weights
 from edgeseg.cli import app
-from edgeseg.data.camvid import image_folder
+from edgeseg.data import image_folder
 from edgeseg.eval.evaluate import evaluate
 from edgeseg.segmenter import Segmenter
 from edgeseg.train.checkpoint import save_weights
@@ -74,7 +74,7 @@ def test_bench_an_artifact_path_on_each_back_end(data, tmp_path):
     result = bench(weights, "--data", data, "--backends", "torch,tensorrt", "--out-dir", tmp_path / "out")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((tmp_path / "out" / "bench.csv").open()))
-    assert [(r["model"], r["backend"]) for r in rows] == [(f"enet [{weights.name}]", "torch")]
+    assert [(r["model"], r["artifact"], r["backend"]) for r in rows] == [("enet", weights.name, "torch")]
     assert "skipped" in result.stdout and "tensorrt" in result.stdout
 
 

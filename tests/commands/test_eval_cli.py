@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 from artifact_factory import tiny_model, write_garbage, write_image_folder, write_weights
 from cli_checks import assert_one_line_error
 from edgeseg.cli import app
-from edgeseg.data.camvid import image_folder
+from edgeseg.data import image_folder
 from edgeseg.eval.evaluate import evaluate
 from edgeseg.segmenter import Segmenter
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
