@@ -15,9 +15,11 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 
-from edgeseg.data.synthetic import SyntheticDataset
 from edgeseg.recipe import recipe_from_dict
 from edgeseg.train.trainer import Dist, Trainer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the shared test helpers (run as a script)
+from synthetic_data import SyntheticDataset  # noqa: E402
 
 
 def tiny_net(num_classes: int) -> nn.Module:
