@@ -70,7 +70,7 @@ def build(source: str, out: Path, opts: BuildOptions, log: Log = print) -> Build
             log(f"wrote {engine_graph} (max-unpool as the {plugin or 'C++ or tensorrt.plugin'} plugin)")
         int8_graph = None
         if calibration is not None:
-            int8_graph = files["int8-onnx"] = graphs.int8_graph(fp32, out, src, calibration, opts.max_images, log)
+            int8_graph = files["int8-onnx"] = graphs.int8_graph(fp32, out, *calibration, opts.max_images, log)
             if form is UnpoolForm.PLUGIN:
                 int8_graph = files["int8-plugin-onnx"] = graphs.plugin_graph(int8_graph, out / "model.int8.plugin.onnx", plugin)
         elif opts.int8:
@@ -104,12 +104,13 @@ def build(source: str, out: Path, opts: BuildOptions, log: Log = print) -> Build
 
 
 def _calibration(src, opts: BuildOptions, skipped: dict[str, str]):
-    """The recipe's calibration data for INT8; without `data` given, a reason in `skipped` when it
+    """(recipe, its calibration data) for INT8; without `data` given, a reason in `skipped` when it
     is not on this machine (the FP32 artifacts are still written). A `data` given must work."""
     from edgeseg.quant.workflow import calibration_data, recipe_for
 
     try:
-        return calibration_data(src.recipe or recipe_for(src.name), opts.data)
+        recipe = src.recipe or recipe_for(src.name)
+        return recipe, calibration_data(recipe, opts.data)
     except (InputError, ArtifactError) as e:
         if opts.data is not None:
             raise

@@ -26,12 +26,12 @@ def plugin_graph(native: Path, path: Path, plugin: str | None) -> Path:
     return path
 
 
-def int8_graph(fp32: Path, out: Path, source, calibration, max_images: int | None, log: Log) -> Path:
+def int8_graph(fp32: Path, out: Path, recipe, calibration, max_images: int | None, log: Log) -> Path:
     """The Q/DQ graph of `fp32` (same unpool form), calibrated by edgeseg.quant on `calibration`
-    (edgeseg.quant.workflow.CalibrationData) as `edgeseg calibrate` does."""
+    (edgeseg.quant.workflow.CalibrationData of `recipe`) as `edgeseg calibrate` does."""
     from edgeseg.quant import workflow
 
-    src = workflow.Source(source.recipe, Manifest.load(fp32), onnx=fp32)
+    src = workflow.Source(recipe, Manifest.load(fp32), onnx=fp32)
     opts = workflow.Options(data=calibration.root, calib=calibration.calib_path, max_images=max_images, progress=False)
     outcome = workflow.calibrate(src, out / "calibration", opts, log=log)
     int8 = out / "model.int8.onnx"

@@ -64,7 +64,11 @@ def command_line(command: Callable, values: dict, skip: tuple[str, ...] = ()) ->
         if isinstance(info, typer.models.ArgumentInfo):
             words.append(str(value))
         elif value != info.default and value is not None:
-            words += [_flag(name, info)] if value is True else [_flag(name, info), str(value)]
+            flag = _flag(name, info)
+            if isinstance(value, bool):  # typer's boolean options: --name / --no-name
+                words.append(flag if value else "--no-" + flag[2:])
+            else:
+                words += [flag, str(value)]
     return words
 
 

@@ -106,3 +106,23 @@ def test_calibrate_without_a_calibration_set_says_how_to_make_one(project, tmp_p
     _, recipe, weights = project
     result = CliRunner().invoke(app, ["calibrate", str(recipe), "--weights", str(weights), "--calib", str(tmp_path / "none.json")])
     assert result.exit_code == 2 and "edgeseg calib select" in result.output
+
+
+def test_build_int8_calibrates_through_the_recipe_and_measures_both_graphs(project):
+    """`edgeseg build --int8` on a model name (its recipe found in recipes/) or a recipe: the Q/DQ
+    graph is calibrated on the recipe's calibration set and becomes the folder's primary artifact."""
+    from edgeseg.manifest import Manifest
+
+    root, recipe, weights = project
+    if not (root / "calib.json").is_file():
+        CliRunner().invoke(app, ["calib", "select", str(recipe), "--per-class", "1"])
+    out = root / "built"
+    result = CliRunner().invoke(app, ["build", str(recipe), "--weights", str(weights), "--int8", "--data", str(root / "data"),
+                                      "--max-images", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "INT8 skipped" not in result.output and (out / "model.int8.onnx").is_file()
+    m = Manifest.load(out)
+    assert m.precision == "int8" and m.format == "onnx" and m.extra["recipe"] == "tiny"
+    assert set(m.metrics["miou"]) == {"onnxruntime-fp32", "onnxruntime-int8"} and m.extra["precision_map"]["onnx-int8"]
+    assert m.extra["build"]["command"].startswith(f"edgeseg build {recipe} --int8 ") and "--data" in m.extra["build"]["command"]
+
