@@ -10,6 +10,7 @@ import typer
 
 from edgeseg.commands import cli_words
 from edgeseg.errors import EdgesegError
+from edgeseg.signals import graceful_stop, signal_name
 
 app = typer.Typer(
     name="edgeseg",
@@ -31,14 +32,20 @@ COMMANDS = ["models", "export", "eval", "train", "run", "bench", "build", "calib
 
 def _one_line_errors(command):
     """Inside the app (so `typer.testing.CliRunner` sees it too): a user-actionable error is one
-    line on stderr and exit code 2, naming flags where the library named parameters."""
+    line on stderr and exit code 2, naming flags where the library named parameters. SIGTERM and
+    SIGHUP stop a command as Ctrl-C does (edgeseg.signals); one that does not finish its work on
+    the stop says so the same way."""
 
     @functools.wraps(command)
     def run(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            with graceful_stop():
+                return command(*args, **kwargs)
         except EdgesegError as e:
             typer.echo(f"error: {cli_words(str(e), command)}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt as e:
+            typer.echo(f"error: stopped by {signal_name(e)} before `{command.__module__.rsplit('.', 1)[-1]}` finished; files it had not finished writing were not written", err=True)
             raise typer.Exit(2) from None
 
     return run
@@ -50,5 +57,22 @@ for _name in COMMANDS:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point. A usage error (a missing or malformed option) is one line too:
+    Click's own form is a usage block and, with rich installed, a framed panel."""
+    import sys
+
+    # Click's base error, whether typer vendors Click (0.2x: typer._click) or depends on it
+    click_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+    try:
+        code = app(standalone_mode=False)
+    except click_error as e:
+        command = e.ctx.command_path.replace(e.ctx.find_root().info_name, "edgeseg", 1) if getattr(e, "ctx", None) else "edgeseg"
+        message = e.format_message().strip()
+        if message and type(e).__name__ != "NoArgsIsHelpError":  # that one has printed the help
+            typer.echo(f"error: {message} (see `{command} --help`)", err=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":  # python -m edgeseg.cli
+    main()

@@ -100,6 +100,38 @@ def recipe_manifest(recipe, **fields) -> Manifest:
     return replace(m, **fields)
 
 
+@dataclass(frozen=True)
+class RecordedMiou:
+    """An mIoU a manifest records for its own artifact, and which validation gave it."""
+
+    value: float  # a fraction; print it with edgeseg.eval.metrics.percent
+    validation: str  # e.g. "camvid-val (101 images, sequences shared with training)"
+
+    def label(self) -> str:
+        return f"manifest: {self.validation}"
+
+
+def recorded_miou(manifest: Manifest) -> RecordedMiou | None:
+    """The mIoU measured on this artifact itself, or None where none is recorded.
+
+    A build folder measured with --data records one per artifact it holds ("miou", keyed
+    `<back end>-<precision>`): the one of the artifact it runs is taken. Otherwise `val_miou`,
+    which every writer records for the artifact it describes (training for the weights,
+    calibration for the INT8 graph), on the validation that `validation` describes."""
+    m = manifest.metrics
+    measured = m.get("miou")
+    if isinstance(measured, dict):
+        key = f"{'tensorrt' if manifest.format == 'tensorrt' else 'onnxruntime'}-{manifest.precision}"
+        on = m.get("measured_on") or {}
+        if isinstance(measured.get(key), (int, float)):
+            return RecordedMiou(float(measured[key]), f"{on.get('split', 'a split')} of {on.get('data', 'the build data')} ({on.get('images', '?')} images)")
+    value = m.get("val_miou")
+    if not isinstance(value, (int, float)):
+        return None
+    validation = m.get("validation") if isinstance(m.get("validation"), dict) else {}
+    return RecordedMiou(float(value), validation.get("describe") or "a validation split the manifest does not name")
+
+
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that shape an artifact (absent ones omitted)."""
     from importlib import metadata

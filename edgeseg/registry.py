@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch.nn as nn
 
+from edgeseg.errors import InputError
 from edgeseg.models._registry import MODELS, ModelInfo, UnknownModelError
 
 
@@ -37,6 +38,8 @@ def model_info(name: str) -> ModelInfo:
 def create_model(name: str, num_classes: int = 11, pretrained: str | None = None, **kw) -> nn.Module:
     """Build a registered model; `pretrained='camvid'` loads the weights shipped in the package."""
     info = model_info(name)
+    if not 1 <= num_classes <= 256:
+        raise InputError(f"`num_classes`={num_classes}: a model predicts 1 to 256 classes (class maps are uint8)")
     model = info.builder(num_classes=num_classes, **kw)
     if pretrained is not None:
         from edgeseg.weights import load_pretrained

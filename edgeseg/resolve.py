@@ -69,7 +69,7 @@ def resolve_model(source: str | Path, weights: str | Path | None = None, pretrai
     if base is not None and num_classes is not None and num_classes != base.num_classes:
         raise InputError(f"num_classes={num_classes} contradicts {Manifest.path_for(weights).name} ({base.num_classes})")
     if base is None:
-        base = recipe_manifest(recipe) if recipe is not None else default_manifest(name, num_classes or DEFAULT_NUM_CLASSES)
+        base = recipe_manifest(recipe) if recipe is not None else default_manifest(name, DEFAULT_NUM_CLASSES if num_classes is None else num_classes)
         base.sha256 = {weights.name: _sha256(weights)} if weights is not None else {}
     elif recipe is not None and not base.classes:
         base = dataclasses.replace(recipe_manifest(recipe), sha256=base.sha256, metrics=base.metrics, versions=base.versions)

@@ -41,6 +41,10 @@ def build(source: str, out: Path, opts: BuildOptions, log: Log = print) -> Build
         raise InputError(f"`frontend` must be one of {', '.join(f.value for f in Frontend)}, got {opts.frontend!r}")
     if frontend is Frontend.TORCH_TENSORRT and opts.int8:
         raise InputError("`int8` needs the ONNX front end (the Q/DQ graph): drop `frontend`=torch-tensorrt")
+    if not 0 < opts.workspace_gb < float("inf"):  # NaN fails too
+        raise InputError(f"`workspace` must be a positive number of GB, got {opts.workspace_gb}")
+    if opts.dla_core is not None and opts.dla_core < 0:
+        raise InputError(f"`dla_core` must be 0 or more, got {opts.dla_core}")
     src = resolve_model(source, opts.weights, pretrained=None if opts.random_init else "camvid")
     model, base = src.model(), src.manifest
     size = check_input_size(model, opts.input_size or base.input_size)

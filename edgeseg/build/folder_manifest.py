@@ -46,9 +46,13 @@ def folder_manifest(base: Manifest, out: Path, files: dict[str, Path], skipped: 
     unpool = onnx_meta.unpool  # the ONNX graphs here: native or decomposed
     if engine is not None and unpool:
         unpool = form  # what the engine holds: the plugin or the decomposition
+    # the figures measured on the artifact this folder runs, never the FP32 weights' for an INT8 graph;
+    # an FP16 or INT8 engine has none until --data measures it
+    metrics = Manifest.load(primary).metrics if fmt == "onnx" else onnx_meta.metrics if precision == "fp32" else {}
     return dataclasses.replace(
         base, format=fmt, precision=precision, input_size=tuple(size), num_classes=onnx_meta.num_classes,
         dynamic=opts.dynamic is not None, opset=onnx_meta.opset, unpool=unpool, sha256=hashed, versions=versions, extra=extra,
+        metrics=metrics,
     )
 
 

@@ -34,10 +34,12 @@ def main(
     from edgeseg.commands import echo_for
     from edgeseg.export import parse_input_size
     from edgeseg.manifest import library_versions
+    from edgeseg.outputs import check_folder
     from edgeseg.report.bench import benchmark
     from edgeseg.report.pareto import plot_pareto
     from edgeseg.report.table import render, write_reports
 
+    check_folder(out_dir, "--out-dir")
     console = Console(width=None if sys.stdout.isatty() else 160)  # a piped table stays whole
     result = benchmark(
         models, data, backends=[b.strip() for b in backends.split(",") if b.strip()],

@@ -27,8 +27,9 @@ def main(
     from edgeseg.build import BuildOptions, build, parse_dynamic
     from edgeseg.commands import command_line, echo_for, quoted
     from edgeseg.export import parse_input_size
+    from edgeseg.outputs import check_folder
 
-    out = out or Path("build") / Path(source).stem
+    out = check_folder(out or Path("build") / Path(source).stem, "--out")
     # the rebuild command: what shapes the engine (--data only through INT8 calibration), then --out
     given = dict(locals())
     rebuild = command_line(main, given, skip=("out", "split", "max_images") + (() if int8 else ("data",))) + ["--out", str(out)]

@@ -17,13 +17,14 @@ def main(
     data: Optional[Path] = typer.Option(None, help="Dataset folder (default: the recipe's data.path)."),
 ) -> None:
     from edgeseg.errors import InputError
+    from edgeseg.outputs import check_file
     from edgeseg.quant.calibset import CalibrationSet, recipe_path, select_for_recipe
     from edgeseg.recipe import load_recipe
 
     if action == "select":
         recipe = load_recipe(target)
+        path = check_file(out or recipe_path(recipe, recipe.calibration.manifest or f"calib/{recipe.name}.json"), "--out")
         cs, root = select_for_recipe(recipe, data, count or recipe.calibration.images, per_class)
-        path = out or recipe_path(recipe, recipe.calibration.manifest or f"calib/{recipe.name}.json")
         cs.save(path)
         _print(cs, f"{recipe.name}: {len(cs.images)} calibration images from {root} ({cs.selection['pool']} in {cs.split})")
         typer.echo(f"wrote {path}")

@@ -29,12 +29,13 @@ def main(
     from rich.console import Console
     from rich.table import Table
 
+    from edgeseg.outputs import check_folder
     from edgeseg.quant.calibrators import methods_for
     from edgeseg.quant.workflow import Options, calibrate, resolve_source
 
     console = Console()
     src = resolve_source(source, weights, recipe)
-    out = out or Path("build") / f"{src.recipe.name}-int8"
+    out = check_folder(out or Path("build") / f"{src.recipe.name}-int8", "--out")
     opt = Options(methods=tuple(methods_for(method, percentile)), max_miou_drop=max_miou_drop, data=data, calib=calib, max_images=max_images,
                   sensitivity_images=sensitivity_images, rank_always=rank, cpu_unsigned=cpu_unsigned, tensorrt_version=tensorrt_version, progress=progress)
     result = calibrate(src, out, opt, log=console.print)

@@ -28,8 +28,14 @@ def main(
     import edgeseg
     from edgeseg.data.splits import Split, open_split, sequence_of
     from edgeseg.eval.evaluate import evaluate
+    from edgeseg.eval.metrics import percent
     from edgeseg.fileio import write_json
+    from edgeseg.manifest import recorded_miou
+    from edgeseg.outputs import check_distinct, check_file
 
+    if json_out is not None:
+        check_file(json_out, "--json")
+        check_distinct({"--json": json_out}, {"MODEL": model if Path(model).exists() else None, "--data": data})
     dataset = open_split(data, Split(tuple(split), sequences=tuple(sequence)))
     with edgeseg.load(model, backend=backend, device=device) as seg:
         seg.crf = crf
@@ -59,10 +65,8 @@ def main(
         for name, seq_cm in sorted(per_sequence.items()):
             seq_table.add_row(name, str(counts[name]), f"{100 * seq_cm.miou():.2f}")
         console.print(seq_table)
-    recorded = seg.manifest.metrics.get("val_miou")
-    if recorded is not None:
-        validation = seg.manifest.metrics.get("validation", {}).get("describe", "a validation split the manifest does not name")
-        console.print(f"the manifest records val mIoU {100 * recorded:.2f}, measured on {validation}")
+    recorded = recorded_miou(seg.manifest)
+    console.print(f"the manifest records mIoU {percent(recorded.value)}, measured on {recorded.validation}" if recorded else "the manifest records no mIoU for this artifact")
     console.print(f"{n} images through {runner.name} {runner.precision} on {runner.device} in {seconds:.1f} s ({n / seconds:.1f} img/s, pre- and post-processing included)")
 
     if json_out is not None:

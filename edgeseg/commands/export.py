@@ -24,6 +24,7 @@ def main(
     from edgeseg.export import parse_input_size
     from edgeseg.export.formats import FORMATS
     from edgeseg.layers.unpool import MODULE_FORMS, UnpoolForm
+    from edgeseg.outputs import check_distinct, check_file, check_folder
     from edgeseg.registry import model_info
     from edgeseg.resolve import resolve_model
 
@@ -38,6 +39,13 @@ def main(
     if fmt in ("onnx", "triton") and not info.onnx:
         raise InputError(f"{src.name} is flagged as not exportable to ONNX; export it with --format torchscript")
     size = parse_input_size(input_size) if input_size else None
+    if fmt == "triton":
+        out = check_folder(out or Path("triton-models"), "--out")
+    else:
+        used = tag if src.weights is not None and weights is None else None
+        parts = [src.name] + ([used] if used else []) + ([form.value] if fmt == "onnx" and info.needs_unpool else [])
+        out = check_file(out or Path(f"{'-'.join(parts)}.{'onnx' if fmt == 'onnx' else 'ts'}"), "--out")
+        check_distinct({"--out": out}, {"--weights": weights})
 
     import torch
 
@@ -47,9 +55,5 @@ def main(
     with torch.no_grad():
         net = src.model()
         size = check_input_size(net, size or src.manifest.input_size)
-        if out is None and fmt != "triton":
-            used = tag if src.weights is not None and weights is None else None
-            parts = [src.name] + ([used] if used else []) + ([form.value] if fmt == "onnx" and info.needs_unpool else [])
-            out = Path(f"{'-'.join(parts)}.{'onnx' if fmt == 'onnx' else 'ts'}")
-        for line in export(net, src.manifest, fmt, out or Path("triton-models"), size, form, dynamic, opset, verify):
+        for line in export(net, src.manifest, fmt, out, size, form, dynamic, opset, verify):
             typer.echo(line)

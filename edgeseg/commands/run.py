@@ -1,7 +1,7 @@
 """Segment a live or recorded stream, overlaying classes, fps, per-stage latency and the artifact's mIoU.
 
 With no source it plays the bundled CamVid clip, whose labels give the stream's mIoU beside its fps.
-Stops at the end of a file, at --max-frames, on Ctrl-C, or when a camera stays gone after --retries.
+Stops at the end of a file, at --max-frames, on Ctrl-C, SIGTERM or SIGHUP, or when a camera stays gone after --retries.
 """
 from __future__ import annotations
 
@@ -30,11 +30,13 @@ def main(
     retries: int = typer.Option(3, min=0, help="Reconnection attempts for a camera or RTSP stream that stops delivering."),
     crf: bool = typer.Option(False, "--crf", help="Refine each class map with a dense CRF (DeepLab v1/v2 post-processing; about 1 s per 480x360 frame on a CPU)."),
 ) -> None:
+    import time
     from contextlib import ExitStack
 
     import edgeseg
     from edgeseg.errors import InputError
     from edgeseg.fileio import write_json
+    from edgeseg.outputs import check_distinct, check_file
     from edgeseg.stream import Pipeline, open_source
     from edgeseg.stream.opencv import cv2_module, display_problem
     from edgeseg.stream.sinks import Sink, VideoSink, WindowSink
@@ -46,6 +48,9 @@ def main(
         raise InputError("give at most one of --show, --out and --headless")
     if camera is rtsp is video is images is None:
         video = DEMO_CLIP
+    if stats is not None:
+        check_file(stats, "--stats")
+    check_distinct({"--out": out, "--stats": stats}, {"--video": video, "--labels": labels, "--artifact": artifact})
 
     with ExitStack() as cleanup:  # until the pipeline owns them
         source = open_source(camera=camera, video=video, rtsp=rtsp, images=images, labels=labels, retries=retries)
@@ -58,7 +63,9 @@ def main(
                 typer.echo(f"--show needs a display: {problem}; running headless", err=True)
             sink = WindowSink() if not headless and not problem else Sink()
         cleanup.callback(sink.close)
+        t0 = time.perf_counter()
         seg = edgeseg.load(artifact if artifact is not None else (model or "enet"), backend=backend, device=device)
+        load_s = time.perf_counter() - t0
         seg.crf = crf
         cleanup.callback(seg.close)
         pipeline = Pipeline(seg, source, sink, alpha=alpha, max_frames=max_frames)
@@ -67,12 +74,15 @@ def main(
     with seg:
         r = seg.runner
         typer.echo(f"running {seg.manifest.model} ({r.name} {r.precision} {r.device}) on {source.name}"
-                   f"{f' -> {out}' if out else ''}; Ctrl-C stops")
+                   f"{f' -> {out}' if out else ''}; loaded in {load_s:.1f} s; Ctrl-C stops")
         report = pipeline.run()
+    report.summary["load_s"] = load_s  # start-up, with the warm-up inference: not in fps
     typer.echo(report.text)
     if stats is not None:
         write_json(stats, report.summary)
         typer.echo(f"wrote {stats}")
     if report.output is not None:
         typer.echo(f"wrote {report.output}")
+    if report.summary["signal"]:
+        typer.echo(f"stopped by {report.summary['signal']} after {report.summary['frames']['processed']} frames; what they gave is written", err=True)
     report.raise_for_error()  # an EdgesegError becomes one line and exit code 2; anything else is a bug

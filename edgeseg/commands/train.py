@@ -32,10 +32,13 @@ def main(
 
     from edgeseg.data.splits import open_split, recipe_splits
     from edgeseg.errors import InputError
+    from edgeseg.outputs import check_folder
     from edgeseg.recipe import load_recipe, parse_override
     from edgeseg.registry import create_model
     from edgeseg.train.trainer import Dist, Trainer, TrainingStopped
 
+    if out is not None:
+        check_folder(out, "--out")
     overrides = dict(parse_override(s) for s in set_)
     for key, value in (("data.path", str(data) if data else None), ("train.epochs", epochs), ("train.seed", seed), ("train.batch_size", batch_size),
                        ("train.compile", compile_), ("train.workers", workers), ("train.precision", precision)):

@@ -41,3 +41,8 @@ class ConfusionMatrix:
             "pixel_accuracy": self.pixel_accuracy(),
             "per_class_iou": {n: (None if np.isnan(v) else float(v)) for n, v in zip(names, self.iou())},
         }
+
+
+def percent(value: float | None, digits: int = 2) -> str:
+    """An mIoU or accuracy fraction as every command prints it: 50.11%, or - when there is none."""
+    return "-" if value is None else f"{100 * value:.{digits}f}%"

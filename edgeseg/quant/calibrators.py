@@ -65,6 +65,8 @@ def methods_for(method: str, percentile: float = 99.99) -> list[Method]:
         return list(METHODS)
     if method not in CHOICES:
         raise InputError(f"`method` must be {', '.join(CHOICES)}; got {method!r}")
+    if method == "percentile" and not 0 < percentile <= 100:  # NaN fails too
+        raise InputError(f"`percentile` must be in (0, 100], got {percentile}")
     return [Method(Kind(method), percentile if method == "percentile" else None)]
 
 

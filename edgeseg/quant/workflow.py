@@ -120,6 +120,10 @@ class Options:
     tensorrt_version: str = "10.3.0"
     progress: bool = True
 
+    def __post_init__(self) -> None:
+        if self.max_miou_drop is not None and not self.max_miou_drop >= 0:  # NaN fails too
+            raise InputError(f"`max_miou_drop` must be 0 or more points, got {self.max_miou_drop}")
+
 
 @dataclass
 class Outcome:

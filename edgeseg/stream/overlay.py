@@ -7,6 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
+from edgeseg.eval.metrics import percent
 from edgeseg.stream.opencv import cv2_module
 
 WHITE, GREY = (255, 255, 255), (120, 120, 120)
@@ -70,14 +71,14 @@ class Overlay:
 
 def hud_lines(stats, meta: dict) -> list[str]:
     """The HUD's text from live statistics (edgeseg.stream.stats.StreamStats) and the run's
-    description (model, backend, precision, device, manifest_miou)."""
+    description (model, backend, precision, device, manifest_miou and where it is from)."""
 
     def ms(stage: str) -> str:
         v = stats.latency[stage].recent_mean()
         return "-" if v is None else f"{v * 1e3:.0f}"
 
     fps, val = stats.recent_fps(), meta["manifest_miou"]
-    acc = f"mIoU {val:.3f} (val, manifest)" if val is not None else "mIoU - (no val_miou in manifest)"
+    acc = f"mIoU {percent(val)} ({meta['manifest_miou_from']})" if val is not None else "mIoU - (none recorded for this artifact)"
     lines = [
         f"{meta['model']} | {meta['backend']} {meta['precision']} {meta['device']}",
         f"{'-' if fps is None else f'{fps:.1f}'} fps | dropped {stats.dropped}",
@@ -86,5 +87,5 @@ def hud_lines(stats, meta: dict) -> list[str]:
     ]
     live = stats.miou()
     if live is not None:
-        lines.append(f"mIoU {live:.3f} on this clip ({stats.labelled} frames)")
+        lines.append(f"mIoU {percent(live)} on this clip ({stats.labelled} frames)")
     return lines

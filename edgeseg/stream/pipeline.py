@@ -8,7 +8,7 @@ under back-pressure: at most a few frames are in flight whatever the source's ra
   newest frame wins, stale ones are dropped and counted, and latency stays near one inference.
   A file source goes through blocking `Channel`s: every frame, in order.
 - Shutdown is one path for every cause. End of file, a source that fails, `max_frames`, a closed
-  window or Ctrl-C all end the capture side; the frames already in flight drain through, the sink
+  window, Ctrl-C, SIGTERM or SIGHUP (edgeseg.signals) all end the capture side; the frames already in flight drain through, the sink
   closes its file (playable, holding every frame processed), and `run()` returns a report.
   A stage that raises stops the stream too: frames already past it finish, the rest are discarded.
 """
@@ -23,6 +23,8 @@ from typing import Callable
 import numpy as np
 
 from edgeseg.errors import EdgesegError, InputError
+from edgeseg.manifest import recorded_miou
+from edgeseg.signals import signal_name
 from edgeseg.stream.channels import END, Channel, LatestSlot
 from edgeseg.stream.overlay import Overlay, hud_lines
 from edgeseg.stream.sinks import Sink
@@ -39,6 +41,7 @@ class Packet:
     logits: np.ndarray | None = None
     classes: np.ndarray | None = None
     view: np.ndarray | None = None
+    t_put: float = 0.0  # when it was handed to the next stage's queue: its wait there is measured
 
 
 @dataclass
@@ -84,6 +87,7 @@ class Pipeline:
             raise InputError(f"the labels of {source.name} name classes {list(labels.classes)}, the model {list(segmenter.classes)}: its mIoU would mean nothing")
         ignore = labels.ignore_index if labels is not None and labels.ignore_index is not None else manifest.ignore_index
         self.stats = StreamStats(len(segmenter.classes), ignore)
+        recorded = recorded_miou(manifest)
         self.meta = {
             "source": source.name,
             "live": source.live,
@@ -92,7 +96,8 @@ class Pipeline:
             "precision": runner.precision,
             "device": runner.device,
             "input_size": list(manifest.input_size),
-            "manifest_miou": manifest.metrics.get("val_miou"),
+            "manifest_miou": None if recorded is None else recorded.value,  # this artifact's own, never its FP32 source's
+            "manifest_miou_from": None if recorded is None else recorded.label(),
         }
         self._stop = threading.Event()
         self._sink_done = threading.Event()  # not Thread.is_alive: a join interrupted by Ctrl-C can misreport it
@@ -100,6 +105,7 @@ class Pipeline:
         self._error_text: str | None = None
         self._failed_at: int | None = None  # a stage that raised; it and those before it discard
         self._stopped_by: str | None = None
+        self._signal: str | None = None  # the signal that stopped the stream, if one did
         self._output: Path | None = None
         # A live source drops stale frames on both sides of preprocessing, so the network (the slow
         # stage) always starts on the newest frame instead of one that waited behind it.
@@ -150,7 +156,7 @@ class Pipeline:
                     break
                 self.stats.latency["capture"].add(frame.t_capture - t0)
                 self.stats.on_capture(frame.t_capture)
-                if not out.put(Packet(frame)):
+                if not out.put(Packet(frame, t_put=time.perf_counter())):
                     break
         finally:
             out.close()
@@ -165,13 +171,14 @@ class Pipeline:
     def _postprocess(self, p: Packet) -> None:
         p.classes = self._timed("postprocess", self.seg.postprocess, p.logits, p.frame.image.shape[:2], p.frame.image)
         p.logits = None
-        self.stats.on_classes(p.classes, p.frame.label)
         hud = hud_lines(self.stats, self.meta) if self.hud else ()
         p.view = self._timed("overlay", self.overlay.render, p.frame.image, p.classes, hud)
 
     def _write(self, p: Packet) -> None:
         if self.max_frames is not None and self.stats.processed >= self.max_frames:
             return  # in flight when the limit was reached
+        # here, not in postprocessing: the sink thread is idle enough to carry the optical flow
+        self._timed("metrics", self.stats.on_classes, p.classes, p.frame.image, p.frame.label)
         keep = self._timed("sink", self.sink.write, p.view)
         self.stats.on_done(p.frame.t_capture)
         if self.on_result is not None:
@@ -186,6 +193,7 @@ class Pipeline:
         the stages before never block) but discard; frames already past a failed stage finish."""
         try:
             while (p := inp.get()) is not END:
+                self.stats.queue_wait[stage].add(time.perf_counter() - p.t_put)
                 if self._failed_at is not None and position <= self._failed_at:
                     continue
                 try:
@@ -194,6 +202,7 @@ class Pipeline:
                     self._fail(position, stage, e)
                     continue
                 if out is not None:
+                    p.t_put = time.perf_counter()
                     out.put(p)
         finally:
             if out is not None:
@@ -209,7 +218,20 @@ class Pipeline:
             self._fail(len(self._channels), "sink", e)
 
     # -- run ------------------------------------------------------------------------------------
+    def _warm_up(self) -> None:
+        """One inference before the stream starts: a back end's first call (allocation, kernel
+        selection, graph optimisation) takes seconds, and inside the stream it would pass for
+        latency and, on a camera, drop frames. Its time is reported apart as `warmup_s`."""
+        h, w = self.seg.manifest.input_size
+        t0 = time.perf_counter()
+        try:
+            self.seg.infer(np.zeros((1, 3, h, w), np.float32))
+        except Exception as e:  # noqa: BLE001  the infer stage would fail the same way; reported alike
+            self._fail(1, "infer", e)
+        self.stats.warmup_s = time.perf_counter() - t0
+
     def run(self) -> StreamReport:
+        self._warm_up()
         c = self._channels
         threads = [
             threading.Thread(target=self._capture, name="edgeseg-capture", daemon=True),
@@ -222,13 +244,19 @@ class Pipeline:
         try:
             while not self._sink_done.wait(0.1):
                 pass
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM / SIGHUP under edgeseg.signals.graceful_stop
+            self._signal = signal_name(e)
             self.stop("interrupted")
-            while not self._sink_done.wait(0.1):  # frames in flight drain; a second Ctrl-C leaves at once
-                pass
+            try:
+                while not self._sink_done.wait(0.1):  # frames in flight drain
+                    pass
+            except KeyboardInterrupt:  # a second stop leaves at once, leaving no partial file
+                self.sink.abandon()
+                raise
         for t in threads[1:]:
             t.join()
         # A capture blocked inside a camera read can outlive the rest; it closes its source itself.
         threads[0].join(timeout=1.0)
-        summary = {**self.meta, **self.stats.summary(), "stopped_by": self._stopped_by or "end", "error": self._error_text, "output": None if self._output is None else str(self._output)}
+        summary = {**self.meta, **self.stats.summary(), "stopped_by": self._stopped_by or "end", "signal": self._signal,
+                   "error": self._error_text, "output": None if self._output is None else str(self._output)}
         return StreamReport(summary, self._error, self._output, format_summary(summary))

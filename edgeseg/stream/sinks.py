@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeseg.errors import InputError
+from edgeseg.outputs import check_file
 from edgeseg.stream.opencv import cv2_module, display_problem
 
 
@@ -21,11 +22,30 @@ class Sink:
     def close(self) -> Path | None:
         return None
 
+    def abandon(self) -> None:
+        """The process is leaving without closing (a second Ctrl-C): leave no partial file."""
+
+
+def letterbox(view: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`view` scaled to fit inside `size` (h, w), aspect ratio kept, centred on black."""
+    h, w = size
+    if view.shape[:2] == (h, w):
+        return view
+    cv2 = cv2_module("writing video")
+    scale = min(h / view.shape[0], w / view.shape[1])
+    nh, nw = max(1, round(view.shape[0] * scale)), max(1, round(view.shape[1] * scale))
+    out = np.zeros((h, w, 3), np.uint8)
+    y, x = (h - nh) // 2, (w - nw) // 2
+    out[y:y + nh, x:x + nw] = cv2.resize(view, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    return out
+
 
 class VideoSink(Sink):
     """Writes to a hidden temporary file beside `path` and renames it over `path` on close, so a
     crash leaves no file or a whole one; a stream that stops early still closes a playable file
-    holding the frames processed so far. The temporary name keeps the suffix because OpenCV picks
+    holding the frames processed so far. A video has one frame size, the first frame's: every
+    later frame of another size (an image folder may mix them) is letterboxed into it, never
+    dropped (OpenCV's writer silently drops frames of another size). The temporary name keeps the suffix because OpenCV picks
     the container from it (which is also why this does not use edgeseg.fileio.atomic_path)."""
 
     FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
@@ -35,10 +55,10 @@ class VideoSink(Sink):
         suffix = self.path.suffix.lower()
         if suffix not in self.FOURCC:
             raise InputError(f"--out {self.path}: write .mp4 (mp4v) or .avi (MJPG), not {suffix or 'a file without suffix'}")
+        check_file(self.path, "--out")  # before the stream starts
         self.cv2 = cv2_module("writing video")
         self.fps = fps if fps and fps > 0 else 30.0
-        # created here, so an unwritable path fails before the stream starts; not with mkstemp,
-        # whose 0600 mode would survive the rename
+        # reserved here; not with mkstemp, whose 0600 mode would survive the rename
         self.tmp = self.path.with_name(f".{self.path.stem}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,15 +67,16 @@ class VideoSink(Sink):
             raise InputError(f"cannot write --out {self.path}: {e.strerror or e}") from None
         self.writer = None
         self.frames = 0
+        self.abandoned = False
 
     def write(self, view: np.ndarray) -> bool:
         if self.writer is None:
-            h, w = view.shape[:2]
+            self.size = view.shape[:2]
             fourcc = self.cv2.VideoWriter_fourcc(*self.FOURCC[self.path.suffix.lower()])
-            self.writer = self.cv2.VideoWriter(str(self.tmp), fourcc, self.fps, (w, h))
+            self.writer = self.cv2.VideoWriter(str(self.tmp), fourcc, self.fps, (self.size[1], self.size[0]))
             if not self.writer.isOpened():
                 raise InputError(f"OpenCV cannot open a {self.FOURCC[self.path.suffix.lower()]} video writer for {self.path}")
-        self.writer.write(view)
+        self.writer.write(letterbox(view, self.size))
         self.frames += 1
         return True
 
@@ -64,11 +85,15 @@ class VideoSink(Sink):
         if self.writer is not None:
             self.writer.release()
             self.writer = None
-        if self.frames:
+        if self.frames and not self.abandoned:
             os.replace(self.tmp, self.path)
             return self.path
         self.tmp.unlink(missing_ok=True)
         return None
+
+    def abandon(self) -> None:
+        self.abandoned = True  # a close still racing in the sink thread must not rename
+        self.tmp.unlink(missing_ok=True)
 
 
 class WindowSink(Sink):

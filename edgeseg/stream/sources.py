@@ -54,6 +54,7 @@ class Source:
         image = self.grab()
         if image is None:
             return None
+        image = as_bgr(image, self.name)
         frame = Frame(self._index, image, time.perf_counter())
         if self.labels is not None:
             frame.label = self.labels.for_frame(self._index, image.shape[:2])
@@ -68,6 +69,22 @@ class Source:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def as_bgr(image: np.ndarray, source: str) -> np.ndarray:
+    """A frame as the pipeline takes it, BGR uint8 (H, W, 3): grey (H, W) or (H, W, 1) is
+    repeated, BGRA loses its alpha, 16-bit keeps its high byte. Anything else is a SourceError."""
+    if not isinstance(image, np.ndarray):
+        raise SourceError(f"{source} gave a {type(image).__name__}, not an image array")
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (1, 3, 4) or 0 in image.shape:
+        raise SourceError(f"{source} gave a frame of shape {image.shape} {image.dtype}; expected 8- or 16-bit grey, BGR or BGRA")
+    if image.shape[2] == 1:
+        return np.repeat(image, 3, axis=2)
+    return np.ascontiguousarray(image[:, :, :3]) if image.shape[2] == 4 else image
 
 
 class FrameLabels:

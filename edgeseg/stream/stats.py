@@ -1,5 +1,5 @@
-"""Stream statistics in constant memory: per-stage latency percentiles, fps, dropped frames,
-temporal stability and, where labels exist, mIoU.
+"""Stream statistics in constant memory: per-stage latency percentiles and queue waits, warm fps,
+dropped frames, temporal consistency and, where labels exist, mIoU.
 
 A robot runs for hours, so latencies go into a log-spaced histogram (1% relative resolution)
 instead of a list that grows with every frame.
@@ -13,9 +13,11 @@ from collections import deque
 
 import numpy as np
 
-from edgeseg.eval.metrics import ConfusionMatrix
+from edgeseg.eval.metrics import ConfusionMatrix, percent
+from edgeseg.eval.temporal import TemporalConsistency
 
-STAGES = ("capture", "preprocess", "infer", "postprocess", "overlay", "sink")
+STAGES = ("capture", "preprocess", "infer", "postprocess", "overlay", "metrics", "sink")  # metrics: mIoU, TC
+QUEUED = ("preprocess", "infer", "postprocess", "sink")  # the pipeline threads, each behind a queue
 
 
 class LatencyHistogram:
@@ -61,36 +63,18 @@ class LatencyHistogram:
         }
 
 
-class TemporalStability:
-    """Mean IoU between consecutive class maps: 1.0 is a frozen picture, low values are flicker.
-    On a moving camera it also falls with real motion, so compare models on the same clip."""
-
-    def __init__(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.previous: np.ndarray | None = None
-        self.total, self.pairs = 0.0, 0
-
-    def update(self, classes: np.ndarray) -> None:
-        if self.previous is not None and self.previous.shape == classes.shape:
-            pair = ConfusionMatrix(self.num_classes)
-            pair.update(classes, self.previous)
-            self.total += pair.miou()
-            self.pairs += 1
-        self.previous = classes
-
-    @property
-    def score(self) -> float | None:
-        return self.total / self.pairs if self.pairs else None
-
-
 class StreamStats:
     """What one stream run measured. Each stage thread writes only its own histogram; the overlay
     reads a few numbers for the HUD, so no lock is needed beyond the counters' own."""
 
     def __init__(self, num_classes: int, ignore_index: int | None = None) -> None:
         self.latency = {s: LatencyHistogram() for s in STAGES}
+        # time each frame waits in the queue before a stage: a file source is read ahead of the
+        # network, so a frame's end-to-end latency is its stages plus these waits
+        self.queue_wait = {s: LatencyHistogram() for s in QUEUED}
+        self.warmup_s: float | None = None  # the back end's first call, before the stream
         self.end_to_end = LatencyHistogram()
-        self.stability = TemporalStability(num_classes)
+        self.temporal = TemporalConsistency(num_classes)
         self.confusion = ConfusionMatrix(num_classes, ignore_index)
         self.labelled = 0
         self.captured = self.processed = self.dropped = 0
@@ -110,8 +94,8 @@ class StreamStats:
         with self._lock:
             self.dropped += 1
 
-    def on_classes(self, classes: np.ndarray, label: np.ndarray | None) -> None:
-        self.stability.update(classes)
+    def on_classes(self, classes: np.ndarray, frame_bgr: np.ndarray, label: np.ndarray | None) -> None:
+        self.temporal.update(classes, frame_bgr)
         if label is not None:
             self.confusion.update(classes, label)
             self.labelled += 1
@@ -144,8 +128,11 @@ class StreamStats:
             "frames": {"captured": self.captured, "processed": self.processed, "dropped": self.dropped, "labelled": self.labelled},
             "fps": self.fps(),
             "duration_s": (self.finished - self.started) if self.started is not None and self.finished is not None else None,
+            "warmup_s": self.warmup_s,
             "latency_ms": {**{s: h.summary_ms() for s, h in self.latency.items()}, "end_to_end": self.end_to_end.summary_ms()},
-            "temporal_stability": self.stability.score,
+            "queue_wait_ms": {s: h.summary_ms() for s, h in self.queue_wait.items()},
+            "temporal_consistency": self.temporal.tc,  # flow-warped (edgeseg.eval.temporal)
+            "temporal_stability_raw": self.temporal.raw,  # unwarped: camera motion counts as flicker
             "stream_miou": self.miou(),
         }
 
@@ -156,20 +143,31 @@ def format_summary(summary: dict) -> str:
     def num(v, fmt: str = "{:.1f}") -> str:
         return "-" if v is None else fmt.format(v)
 
-    f = summary["frames"]
+    f, waits = summary["frames"], summary.get("queue_wait_ms", {})
+    warmup = summary.get("warmup_s")
     lines = [
         f"{summary.get('model', '?')} | {summary.get('backend', '?')} {summary.get('precision', '?')} {summary.get('device', '')}".rstrip()
         + f" | source {summary.get('source', '?')}",
-        f"frames: {f['processed']} processed, {f['captured']} captured, {f['dropped']} dropped | fps {num(summary['fps'])}",
-        "latency ms (p50 / p90 / p99):",
+        f"frames: {f['processed']} processed, {f['captured']} captured, {f['dropped']} dropped"
+        f" | fps {num(summary['fps'])} warm (start-up: first inference {num(warmup, '{:.2f}')} s, before the stream, not counted)",
+        "latency ms (p50 / p90 / p99)         wait in the queue before the stage (p50 / p90)",
     ]
     for stage, s in summary["latency_ms"].items():
         if s["count"]:
-            lines.append(f"  {stage:<12} {num(s['p50'])} / {num(s['p90'])} / {num(s['p99'])}")
+            w = waits.get(stage)
+            wait = f"{num(w['p50'])} / {num(w['p90'])}" if w and w["count"] else ""
+            lines.append(f"  {stage:<12} {num(s['p50']):>7} / {num(s['p90']):>7} / {num(s['p99']):>7}     {wait}".rstrip())
+    if not summary.get("live") and any(w["count"] for w in waits.values()):
+        lines.append("  end_to_end = the stages + the waits: a file is read ahead of the network, so each frame queues behind"
+                     " those before it (a live source keeps only the newest frame and does not queue)")
+    recorded = summary.get("manifest_miou")
     lines.append(
-        f"temporal stability (mean IoU of consecutive maps): {num(summary['temporal_stability'], '{:.3f}')}"
-        f" | mIoU on this stream: {num(summary['stream_miou'], '{:.3f}')} ({f['labelled']} labelled frames)"
-        f" | artifact mIoU (manifest): {num(summary.get('manifest_miou'), '{:.3f}')}"
+        f"temporal consistency (TC: mIoU of consecutive maps, flow-warped): {percent(summary['temporal_consistency'])}"
+        f" | raw, unwarped: {percent(summary['temporal_stability_raw'])}"
+    )
+    lines.append(
+        f"mIoU on this stream: {percent(summary['stream_miou'])} ({f['labelled']} labelled frames)"
+        f" | artifact mIoU: {percent(recorded) + ' (' + summary['manifest_miou_from'] + ')' if recorded is not None else '- (none recorded for this artifact)'}"
     )
     if summary.get("error"):
         lines.append(f"stopped by an error: {summary['error']}")

@@ -39,7 +39,7 @@ def test_run_writes_video_and_stats_with_miou_from_sidecar_labels(weights, tmp_p
     assert 0 <= stats["stream_miou"] <= 1 and stats["backend"] == "torch" and stats["model"] == "enet"
     assert stats["latency_ms"]["infer"]["count"] == n and stats["fps"] > 0
     assert len(read_video(tmp_path / "out.mp4")) == n
-    assert "temporal stability" in result.stdout and "p50 / p90 / p99" in result.stdout
+    assert "temporal consistency" in result.stdout and "p50 / p90 / p99" in result.stdout
 
 
 def test_show_without_display_says_so_in_one_line_and_runs_headless(weights, tmp_path, monkeypatch):

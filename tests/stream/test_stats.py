@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from edgeseg.stream.stats import LatencyHistogram, TemporalStability
+from edgeseg.eval.temporal import TemporalConsistency
+from edgeseg.stream.stats import LatencyHistogram
 
 
 def test_histogram_percentiles_match_numpy_within_one_percent():
@@ -24,17 +25,18 @@ def test_histogram_edges():
     assert h.percentile(1) == h.percentile(99) == pytest.approx(0.005)  # clipped to the one value seen
 
 
-def test_temporal_stability():
+def test_raw_temporal_stability_is_the_unwarped_mean_iou_of_consecutive_maps():
     a = np.zeros((4, 4), np.uint8)
     b = a.copy()
     b[:, 2:] = 1
-    s = TemporalStability(2)
-    assert s.score is None
-    s.update(a)
-    s.update(a)
-    assert s.score == 1.0
-    s.update(b)  # class 0: IoU 8/16; class 1: 0/8 -> 0.25
-    assert s.score == pytest.approx((1.0 + 0.25) / 2)
+    frame = np.full((4, 4, 3), 128, np.uint8)  # featureless: the flow is zero, TC equals raw
+    s = TemporalConsistency(2)
+    assert s.raw is None and s.tc is None
+    s.update(a, frame)
+    s.update(a, frame)
+    assert s.raw == 1.0
+    s.update(b, frame)  # class 0: IoU 8/16; class 1: 0/8 -> 0.25
+    assert s.raw == pytest.approx((1.0 + 0.25) / 2) == pytest.approx(s.tc)
 
 
 def test_fps_is_steady_state_throughput_and_duration_includes_the_wait_for_the_first_frame():
