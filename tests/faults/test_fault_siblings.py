@@ -36,7 +36,7 @@ def test_an_output_that_is_an_input_is_refused_before_it_is_overwritten(tmp_path
     (["build", "enet", "--weights", "{w}", "--dla-core", "-1"], "--dla-core must be 0 or more"),
     (["export", "enet", "--num-classes", "0", "--no-verify"], "num_classes=0"),
     (["export", "enet", "--num-classes", "-2", "--no-verify"], "num_classes=-2"),  # was a torch traceback
-    (["calibrate", "enet", "--weights", "{w}", "--percentile", "nan", "--no-progress"], "--percentile must be in (0, 100]"),
+    (["calibrate", "enet", "--weights", "{w}", "--method", "percentile", "--percentile", "nan", "--no-progress"], "--percentile must be in (0, 100]"),
     (["calibrate", "enet", "--weights", "{w}", "--max-miou-drop", "-1", "--no-progress"], "--max-miou-drop must be 0 or more"),
 ])
 def test_numbers_out_of_range_are_one_line(tmp_path, weights, args, fragment):
