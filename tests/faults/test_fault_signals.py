@@ -75,3 +75,21 @@ def test_a_real_signal_to_a_real_run_keeps_video_and_stats(tmp_path, weights, lo
     assert 0 < processed < total and summary["stopped_by"] == "interrupted" and summary["signal"] == name
     assert count_frames(out) == processed  # the overlay holds every frame processed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.mp4", "s.json"]  # no temporary left
+
+
+def test_a_signal_during_a_command_without_a_stop_path_is_one_line_and_writes_nothing(tmp_path, weights, data, monkeypatch):
+    from cli_checks import assert_one_line_error
+    from typer.testing import CliRunner
+
+    from edgeseg.cli import app
+
+    def killed(*args, **kwargs):  # SIGTERM arrives mid-evaluation
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+
+    monkeypatch.setattr("edgeseg.eval.evaluate.evaluate", killed)
+    before = signal.getsignal(signal.SIGTERM)
+    result = CliRunner().invoke(app, ["eval", str(weights), "--data", str(data), "--json", str(tmp_path / "r.json"), "--no-progress"])
+    assert_one_line_error(result, "stopped by SIGTERM before `eval` finished")
+    assert list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) is before  # the CLI put the handler back
