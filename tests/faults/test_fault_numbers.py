@@ -42,7 +42,7 @@ def test_build_gives_an_int8_folder_the_int8_graphs_figure(tmp_path, weights, mo
     source.metrics = {"val_miou": 0.501, "validation": VALIDATION}
     source.save(weights)
 
-    def fake_int8(fp32, out, src, calibration, max_images, log):  # stands in for calibration: the same graph, recorded as INT8 at 0.492
+    def fake_int8(fp32, out, *_):  # stands in for calibration: the same graph, recorded as INT8 at 0.492
         int8 = out / "model.int8.onnx"
         write_bytes(int8, fp32.read_bytes())
         m = Manifest.load(fp32)
@@ -51,7 +51,7 @@ def test_build_gives_an_int8_folder_the_int8_graphs_figure(tmp_path, weights, mo
         m.save(int8)
         return int8
 
-    monkeypatch.setattr(folder, "_calibration", lambda src, opts, skipped: "calibration data")
+    monkeypatch.setattr(folder, "_calibration", lambda src, opts, skipped: ("recipe", "calibration data"))
     monkeypatch.setattr(folder.graphs, "int8_graph", fake_int8)
     result = CliRunner().invoke(app, ["build", "enet", "--weights", str(weights), "--int8", "--input-size", "64x96", "--out", str(tmp_path / "b")])
     assert result.exit_code == 0, result.output
