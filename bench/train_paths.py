@@ -17,11 +17,13 @@ import copy
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from timing import record_run, time_interleaved
+from timing import record_run
 
 from edgeseg.data.splits import open_split, recipe_splits
+from edgeseg.eval.timing import time_interleaved
 from edgeseg.hardware import cpu_has_bf16
 from edgeseg.recipe import TrainPrecision, load_recipe
 from edgeseg.registry import create_model
@@ -40,21 +42,15 @@ def paths() -> dict[str, dict]:
     return out
 
 
-class Step:
-    """One optimiser step of a trainer on a fixed batch, behind the `infer` the timing loop calls."""
-
-    def __init__(self, trainer: Trainer, batch) -> None:
-        self.trainer, self.batch = trainer, batch
-
-    def infer(self, _x) -> None:
-        t = self.trainer
-        x, y = self.batch
-        x = x.contiguous(memory_format=t.memory_format)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t.precision is TrainPrecision.BF16):
-            loss = segmentation_loss(t.step_net(x), y, t.class_weights, t.recipe.data.ignore_index, t.recipe.train.aux_weight)
-        t.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        t.optimizer.step()
+def step(t: Trainer, batch) -> None:
+    """One optimiser step of `t` on a fixed batch, through the trainer's own path."""
+    x, y = batch
+    x = x.contiguous(memory_format=t.memory_format)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t.precision is TrainPrecision.BF16):
+        loss = segmentation_loss(t.step_net(x), y, t.class_weights, t.recipe.data.ignore_index, t.recipe.train.aux_weight)
+    t.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    t.optimizer.step()
 
 
 def main() -> None:
@@ -80,14 +76,14 @@ def main() -> None:
 
     rows = []
     scratch = Path("/tmp/edgeseg-train-paths")
-    steppers = {}
+    calls = {}
     for name, settings in paths().items():
         t = trainer(settings, 0, scratch / "speed")
-        steppers[name] = Step(t, t.batches[0])
-    times = time_interleaved(steppers, None, warmup=1, runs=args.steps)
-    batch = base.train.batch_size
-    for name, ms in times.items():
-        rows.append({"path": name, "step_ms_median": float(sorted(ms)[len(ms) // 2]), "img_per_s": 1000 * batch / float(sorted(ms)[len(ms) // 2])})
+        calls[name] = lambda t=t, b=t.batches[0]: step(t, b)
+    times = time_interleaved(calls, warmup=1, runs=args.steps)
+    for name, seconds in times.items():
+        median = float(np.median(seconds))
+        rows.append({"path": name, "step_ms_median": 1000 * median, "img_per_s": base.train.batch_size / median})
     runs = [(name, settings, 0) for name, settings in paths().items()] + [("fp32 eager", paths()["fp32 eager"], 1)]
     for name, settings, seed in runs:
         t = trainer(settings, seed, scratch / f"{name.replace(' ', '-')}-{seed}")

@@ -25,7 +25,6 @@ def main(
     threads: Optional[int] = typer.Option(None, min=1, help="CPU threads for the training step (default: torch's)."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
-    import signal
     import time
 
     import torch
@@ -35,6 +34,7 @@ def main(
     from edgeseg.outputs import check_folder
     from edgeseg.recipe import load_recipe, parse_override
     from edgeseg.registry import create_model
+    from edgeseg.signals import graceful_stop
     from edgeseg.train.trainer import Dist, Trainer, TrainingStopped
 
     if out is not None:
@@ -81,14 +81,12 @@ def main(
         typer.echo(f"training {r.model.name} ({r.name}) on {device} x{dist.world} [{trainer.path}], {len(train_set)} train images -> {run_dir}")
         typer.echo(f"validating on {trainer.validation.describe() if trainer.validation else val_set.name}")
 
-    def request_stop(signum, _frame) -> None:
-        trainer.stop_requested.set()
-
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(sig, request_stop)
-    try:
-        record = trainer.fit(epochs=stop_after)
-    except TrainingStopped as e:
-        raise InputError(f"training {e}; resume with --resume {run_dir}") from None
+    # A signal ends the step loop at its next step; last.pt keeps the last finished epoch.
+    with graceful_stop(interrupt=False) as stop:
+        trainer.stop_requested = stop.event
+        try:
+            record = trainer.fit(epochs=stop_after)
+        except TrainingStopped as e:
+            raise InputError(f"training {e} ({stop.signal_name}); resume with --resume {run_dir}") from None
     if dist.main and "best_val_miou" in record:
         typer.echo(f"best val mIoU {100 * record['best_val_miou']:.2f} -> {run_dir / 'best.safetensors'}")
