@@ -84,6 +84,7 @@ def main() -> None:
     for name, seconds in times.items():
         median = float(np.median(seconds))
         rows.append({"path": name, "step_ms_median": 1000 * median, "img_per_s": base.train.batch_size / median})
+        print(f"{name:32s} {1000 * median:8.0f} ms/step {base.train.batch_size / median:6.1f} img/s", flush=True)
     runs = [(name, settings, 0) for name, settings in paths().items()] + [("fp32 eager", paths()["fp32 eager"], 1)]
     for name, settings, seed in runs:
         t = trainer(settings, seed, scratch / f"{name.replace(' ', '-')}-{seed}")
