@@ -33,6 +33,7 @@ from edgeseg.hardware import cpu_has_bf16
 from edgeseg.recipe import ClassWeighting, Optimizer, Recipe, RecipeError, TrainPrecision
 from edgeseg.train.batches import DecodedDataset, EpochBatches
 from edgeseg.train.checkpoint import load_checkpoint, save_checkpoint, save_weights
+from edgeseg.train.ema import weight_ema
 from edgeseg.train.class_weights import compute_class_weights
 from edgeseg.train.schedules import lr_factor
 
@@ -164,9 +165,7 @@ class Trainer:
         self.step_net = torch.compile(self.net) if t.compile else self.net
         self.ema = None
         if t.ema_decay:
-            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-            self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(t.ema_decay), use_buffers=True)
+            self.ema = weight_ema(self.model, t.ema_decay)
         self.optimizer = build_optimizer(recipe, self.model)
         self.batches = EpochBatches(
             self.train_set,

@@ -110,3 +110,19 @@ def test_corrupt_checkpoint_gives_clear_error(tmp_path):
     bad.write_bytes(data[: len(data) // 2])  # truncated mid-write
     with pytest.raises(ArtifactError, match="corrupt"):
         load_checkpoint(bad)
+
+
+def test_the_weight_ema_warms_up_instead_of_keeping_the_init():
+    import torch.nn as nn
+
+    from edgeseg.train.ema import weight_ema
+
+    model = nn.Linear(2, 2, bias=False)
+    ema = weight_ema(model, 0.999)
+    for _ in range(50):
+        with torch.no_grad():
+            model.weight.add_(1.0)
+        ema.update_parameters(model)
+    # A fixed 0.999 would still sit within 2.5 of the init after 50 steps of +1 each.
+    lag = (model.weight - ema.module.weight).abs().max().item()
+    assert 1.0 < lag < 10.0, lag
