@@ -76,18 +76,19 @@ class Validation:
     split: str
     images: int
     sequences: tuple[str, ...]
-    independent: bool  # no validation sequence has frames in training
+    independent: bool | None  # no validation sequence has frames in training; None: training frames unknown
 
     @classmethod
     def of(cls, val: SegDataset, train: SegDataset | None) -> "Validation":
         val_seqs = sequences(val)
-        shared = bool(train is not None and (set(val_seqs) & set(sequences(train))))
+        if train is None:  # e.g. calibration scoring bundled weights: what they trained on is not here
+            return cls(val.name, len(val), tuple(sorted(s for s in val_seqs if s)), None)
         # Without sequence names nothing can be said, so it is not claimed to be independent.
-        independent = train is not None and None not in val_seqs and not shared
+        independent = None not in val_seqs and not (set(val_seqs) & set(sequences(train)))
         return cls(val.name, len(val), tuple(sorted(s for s in val_seqs if s)), independent)
 
     def describe(self) -> str:
-        kind = "held-out sequences" if self.independent else "sequences shared with training"
+        kind = {True: "held-out sequences", False: "sequences shared with training", None: "training frames not recorded here"}[self.independent]
         return f"{self.split} ({self.images} images, {kind})"
 
     def to_dict(self) -> dict:

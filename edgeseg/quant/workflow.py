@@ -161,10 +161,14 @@ def calibration_data(recipe, data: Path | None = None, calib: Path | None = None
 
 
 def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome:
+    from edgeseg.data.splits import Validation
+
     r = src.recipe
     bound = opt.max_miou_drop if opt.max_miou_drop is not None else r.targets.max_int8_miou_drop
     found = calibration_data(r, opt.data, opt.calib)
     root, val, calib_path, cs = found.root, found.val, found.calib_path, found.calib
+    # The figures below are on the recipe's validation split, not on the one the weights' manifest names.
+    scored_on = {"validation": Validation.of(val, None).to_dict()}
     methods = list(opt.methods)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -225,7 +229,7 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
         "tensorrt_unsupported_ops": sorted(unsupported_ops(int8)),
     }
     files["int8"] = save_onnx(int8, out / "model.int8.onnx", base, "int8", {"quantization": quant},
-                              {"val_miou": outcome.int8_miou / 100, "val_miou_fp32": fp32_miou / 100})
+                              {"val_miou": outcome.int8_miou / 100, "val_miou_fp32": fp32_miou / 100, **scored_on})
     if opt.cpu_unsigned:
         from edgeseg.quant.cpu import cpu_qdq
 
@@ -235,7 +239,7 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
         cpu_quant = {**quant, "scheme": "ONNX Runtime QDQ placement, uint8 activations: CPU ONLY, TensorRT rejects it",
                      "int8_val_miou_pct": outcome.cpu_miou, "tensorrt_unsupported_ops": None}
         files["cpu"] = save_onnx(cpu, out / "model.int8-cpu.onnx", base, "int8", {"quantization": cpu_quant},
-                                 {"val_miou": outcome.cpu_miou / 100, "val_miou_fp32": fp32_miou / 100})
+                                 {"val_miou": outcome.cpu_miou / 100, "val_miou_fp32": fp32_miou / 100, **scored_on})
     elif (out / "model.int8-cpu.onnx").exists():  # a stale CPU form would not match these scales
         for stale in (out / "model.int8-cpu.onnx", Manifest.path_for(out / "model.int8-cpu.onnx")):
             stale.unlink(missing_ok=True)
