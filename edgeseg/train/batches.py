@@ -34,6 +34,7 @@ class EpochBatches(torch.utils.data.Dataset):
         self.data, self.augment, self.batch_size, self.seed = data, augment, batch_size, seed
         self.mean, self.std, self.rank, self.world = mean, std, rank, world
         self.epoch = 0
+        self._order: tuple[int, list[int]] | None = None  # (epoch, order): one permutation per epoch
 
     def __len__(self) -> int:  # the short last batch is dropped (BN on 1x1 maps)
         return max(1, len(self.data) // (self.batch_size * self.world))
@@ -41,8 +42,10 @@ class EpochBatches(torch.utils.data.Dataset):
     def order(self) -> list[int]:
         """This rank's share of the epoch's permutation: ranks interleave, so the union of
         every rank's batch b is the one-process batch b at the global batch size."""
-        g = torch.Generator().manual_seed(self.seed * 100003 + self.epoch)
-        return torch.randperm(len(self.data), generator=g).tolist()[self.rank :: self.world]
+        if self._order is None or self._order[0] != self.epoch:
+            g = torch.Generator().manual_seed(self.seed * 100003 + self.epoch)
+            self._order = (self.epoch, torch.randperm(len(self.data), generator=g).tolist()[self.rank :: self.world])
+        return self._order[1]
 
     def __getitem__(self, b: int) -> tuple[torch.Tensor, torch.Tensor]:
         idx = self.order()[b * self.batch_size : (b + 1) * self.batch_size]
