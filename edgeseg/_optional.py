@@ -18,6 +18,8 @@ INSTALL_HINTS = {
     "cuda": "pip install cuda-python",
     "torch_tensorrt": "pip install torch-tensorrt",
     "triton": "pip install triton",
+    "onnxslim": "pip install onnxslim",
+    "openvino": "pip install 'edgeseg[openvino]'",
 }
 
 

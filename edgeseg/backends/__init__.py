@@ -1,8 +1,8 @@
 """Back ends behind one `Runner` interface, and `open_runner`, which picks one for an artifact.
 
-Auto-selection follows the artifact's manifest: weights -> torch (eager), torchscript ->
-torchscript, onnx -> onnxruntime, tensorrt -> tensorrt. A model held as weights can also be run
-on the other back ends; it is scripted or exported to ONNX in memory first.
+`backend='auto'` takes the fastest back end for the artifact on this machine (edgeseg.backends.auto)
+and records why in `runner.selection`. A model held as weights can also be run on the other back
+ends; it is compiled, scripted or exported to ONNX in memory first.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch.nn as nn
 
+from edgeseg.backends.auto import choose_cpu
 from edgeseg.backends.base import BACKENDS, Runner, RunnerBase
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.manifest import Manifest
@@ -19,9 +20,10 @@ FORMAT_SUFFIXES = {
     "weights": (".safetensors", ".pt", ".pth"),
     "torchscript": (".pt", ".ts", ".torchscript"),
     "onnx": (".onnx",),
+    "pt2": (".pt2",),
     "tensorrt": (".engine", ".plan"),
 }
-ARTIFACT_HELP = "expected .onnx, TorchScript .pt/.ts, .safetensors weights (each with its .json manifest), a folder with manifest.json, or a registered model name"
+ARTIFACT_HELP = "expected .onnx, AOTInductor .pt2, TorchScript .pt/.ts, .safetensors weights (each with its .json manifest), a folder with manifest.json, or a registered model name"
 
 
 def resolve_artifact(path: str | Path) -> tuple[Manifest, Path]:
@@ -59,22 +61,31 @@ def open_runner(
     backend: str = "auto",
     device: str | None = None,
     manifest: Manifest | None = None,
+    precision: str | None = None,
 ) -> Runner:
     """A runner for an artifact path or an in-memory model.
 
     For a path, `manifest` may be passed when the caller has already loaded and verified it
     (`resolve_artifact`); otherwise it is loaded and verified here. For a model, `manifest`
-    is needed only to run it on onnxruntime (it gives the input size to export at).
+    is needed only to run it on onnxruntime, openvino or compiled (it gives the input size).
+    `precision` 'bf16' asks the compiled back end for bf16 autocast (CPUs with native bf16 only).
     """
     if backend not in ("auto", *BACKENDS):
         raise InputError(f"unknown back end {backend!r}; choose auto, {', '.join(BACKENDS)}")
     if isinstance(artifact_or_model, nn.Module):
-        return _model_runner(artifact_or_model, backend, device, manifest)
+        return _model_runner(artifact_or_model, backend, device, manifest, precision)
     if manifest is None:
         manifest, file = resolve_artifact(artifact_or_model)
     else:
         file = Path(artifact_or_model)
     fmt = manifest.format
+    if backend == "auto" and fmt != "tensorrt" and _on_cpu(device):
+        # weights compute in fp32 whatever their storage (the bundled ones are "fp16-storage")
+        computed = precision or ("fp32" if fmt == "weights" else manifest.precision)
+        choice = choose_cpu(fmt, computed, manifest.unpool)
+        runner = open_runner(file, choice.backend, "cpu", manifest, precision)
+        runner.selection = choice.line()
+        return runner
     if fmt == "tensorrt" or backend == "tensorrt":
         return _tensorrt_runner(file, manifest, device)
     if backend == "auto" and device in (None, "cuda") and fmt in ("torchscript", "weights") and _gpu_without_tensorrt():
@@ -88,7 +99,17 @@ def open_runner(
     if fmt == "weights":
         from edgeseg.backends.torch_backend import model_from_weights
 
-        return _model_runner(model_from_weights(file, manifest), backend, device, manifest)
+        return _model_runner(model_from_weights(file, manifest), backend, device, manifest, precision)
+    if fmt == "pt2" and backend in ("auto", "aoti"):
+        from edgeseg.backends.aoti_backend import AOTIRunner
+
+        if device == "cuda":
+            raise InputError("this .pt2 package was compiled for the CPU; use device='cpu'")
+        return AOTIRunner(file, manifest.input_size)
+    if fmt == "onnx" and backend == "openvino":
+        from edgeseg.backends.openvino_backend import OpenVinoRunner
+
+        return OpenVinoRunner(file, device, precision=manifest.precision)
     if fmt == "torchscript" and backend in ("auto", "torch", "torchscript"):
         from edgeseg.backends.torchscript_backend import TorchScriptRunner
 
@@ -98,6 +119,12 @@ def open_runner(
 
         return OnnxRuntimeRunner(file, device, precision=manifest.precision)
     raise InputError(f"a {fmt} artifact cannot run on the {backend} back end; export the model's weights to that format with `edgeseg export`")
+
+
+def _on_cpu(device: str | None) -> bool:
+    import torch
+
+    return device == "cpu" or (device is None and not torch.cuda.is_available())
 
 
 def _gpu_without_tensorrt() -> bool:
@@ -111,7 +138,7 @@ def _gpu_without_tensorrt() -> bool:
     return tensorrt_unavailable() is not None
 
 
-def _model_runner(model: nn.Module, backend: str, device: str | None, manifest: Manifest | None) -> Runner:
+def _model_runner(model: nn.Module, backend: str, device: str | None, manifest: Manifest | None, precision: str | None = None) -> Runner:
     import torch
 
     from edgeseg.backends.torch_backend import TorchRunner
@@ -126,14 +153,24 @@ def _model_runner(model: nn.Module, backend: str, device: str | None, manifest: 
 
             model = to_torchscript(model, manifest.input_size if manifest else None)[0]
         return TorchScriptRunner(model, device)
+    if backend in ("onnxruntime", "openvino", "compiled") and manifest is None:
+        raise InputError(f"running an in-memory model on {backend} needs its manifest (for the input size)")
+    if backend == "compiled":
+        from edgeseg.backends.compiled_backend import CompiledRunner
+
+        return CompiledRunner(model, manifest.input_size, device, precision=precision or "fp32")
     if backend == "onnxruntime":
         from edgeseg.backends.onnxruntime_backend import OnnxRuntimeRunner
-
-        if manifest is None:
-            raise InputError("running an in-memory model on onnxruntime needs its manifest (for the input size to export at)")
         from edgeseg.export.onnx import onnx_bytes
 
         return OnnxRuntimeRunner(onnx_bytes(model, manifest.input_size), device)
+    if backend == "openvino":
+        from edgeseg.backends.openvino_backend import OpenVinoRunner
+        from edgeseg.export.onnx import onnx_bytes
+        from edgeseg.export.rewrite import optimize_onnx
+
+        # OpenVINO reads no MaxUnpool: the decomposed form
+        return OpenVinoRunner(optimize_onnx(onnx_bytes(model, manifest.input_size, unpool="decomposed")), device)
     raise InputError(f"an in-memory model cannot run on the {backend} back end; build an engine first with `edgeseg build`")
 
 

@@ -11,13 +11,13 @@ import numpy as np
 
 from edgeseg.errors import InputError
 
-BACKENDS = ("torch", "torchscript", "onnxruntime", "tensorrt")
+BACKENDS = ("torch", "torchscript", "onnxruntime", "tensorrt", "compiled", "aoti", "openvino")
 
 
 @runtime_checkable
 class Runner(Protocol):
-    name: str  # torch | torchscript | onnxruntime | tensorrt
-    precision: str  # fp32 | fp16 | int8
+    name: str  # one of BACKENDS
+    precision: str  # fp32 | fp16 | bf16 | int8
     device: str  # cpu | cuda
 
     def infer(self, x: np.ndarray) -> np.ndarray:
@@ -37,6 +37,8 @@ class RunnerBase:
     name = ""
     precision = "fp32"
     device = "cpu"
+    detail = ""  # one line on how it runs (e.g. a compile's cost); empty when there is nothing to add
+    selection = ""  # with backend='auto': which back end was taken and why, in one line
 
     def __enter__(self) -> "RunnerBase":
         return self

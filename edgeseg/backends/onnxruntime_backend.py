@@ -2,10 +2,9 @@
 
 onnxruntime is imported only when a runner is made, so the core imports without it.
 
-On the CPU every ``PRelu`` is rewritten, in memory, as ``Relu(x) - slope * Relu(-x)``: the same
-values, but ONNX Runtime's PRelu kernel (1.31, x86-64) is about 30x slower than those three
-kernels (11 ms against 0.33 ms on a 1x64x90x120 tensor, one thread), which alone kept ENet, with
-76 PReLUs, at eager PyTorch's speed. The artifact on disk, which TensorRT parses, is untouched.
+On the CPU every ``PRelu`` is rewritten, in memory, as ``Relu(x) - slope * Relu(-x)``
+(edgeseg.export.rewrite.prelu_as_relu: ONNX Runtime's PRelu kernel is about 30x slower). Files
+written by `edgeseg export` already carry that rewrite; for them it is a no-op.
 """
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ import numpy as np
 from edgeseg._optional import require
 from edgeseg.backends.base import RunnerBase, check_input
 from edgeseg.errors import ArtifactError, InputError
+from edgeseg.export.rewrite import prelu_as_relu
 
 # `optimization` value -> onnxruntime.GraphOptimizationLevel member
 OPTIMIZATION_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
@@ -88,34 +88,3 @@ class OnnxRuntimeRunner(RunnerBase):
     def close(self) -> None:
         self.session = None
 
-
-def prelu_as_relu(model: bytes) -> bytes:
-    """Serialized ONNX model with each top-level PRelu(x, slope) replaced by Relu(x) - slope * Relu(-x).
-
-    Exact in IEEE arithmetic (up to the sign of a zero): for x > 0 it is x - slope * 0, for x < 0
-    it is 0 - slope * (-x), and NaN stays NaN.
-    The model comes back unchanged (same bytes) when it has no PRelu.
-    """
-    import onnx
-    from onnx import helper
-
-    proto = onnx.load_from_string(model)
-    if not any(n.op_type == "PRelu" and n.domain in ("", "ai.onnx") for n in proto.graph.node):
-        return model
-    nodes = []
-    for n in proto.graph.node:
-        if n.op_type != "PRelu" or n.domain not in ("", "ai.onnx"):
-            nodes.append(n)
-            continue
-        (x, slope), y = n.input, n.output[0]
-        t = f"{n.name or y}/prelu_as_relu"
-        nodes += [
-            helper.make_node("Relu", [x], [f"{t}/pos"], name=f"{t}/relu_pos"),
-            helper.make_node("Neg", [x], [f"{t}/neg_x"], name=f"{t}/neg"),
-            helper.make_node("Relu", [f"{t}/neg_x"], [f"{t}/neg_part"], name=f"{t}/relu_neg"),
-            helper.make_node("Mul", [f"{t}/neg_part", slope], [f"{t}/scaled"], name=f"{t}/mul"),
-            helper.make_node("Sub", [f"{t}/pos", f"{t}/scaled"], [y], name=f"{t}/sub"),
-        ]
-    del proto.graph.node[:]
-    proto.graph.node.extend(nodes)
-    return proto.SerializeToString()

@@ -19,7 +19,7 @@ def main(
     labels: Optional[Path] = typer.Option(None, help="Ground truth for --video (.labels.npz) or --images (folder of class-index PNGs named like the images)."),
     model: Optional[str] = typer.Option(None, help="Registered model name, run with its bundled CamVid weights (default: enet)."),
     artifact: Optional[Path] = typer.Option(None, help="Artifact to run: .onnx, TorchScript .pt/.ts, .safetensors, or an engine folder with manifest.json."),
-    backend: str = typer.Option("auto", help="auto, torch, torchscript, onnxruntime or tensorrt."),
+    backend: str = typer.Option("auto", help="auto (the fastest here, said in one line), torch, torchscript, onnxruntime, tensorrt, compiled (torch.compile), aoti (.pt2) or openvino."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when the back end sees one)."),
     show: bool = typer.Option(False, "--show", help="Show a window (the default when a display exists and no --out is given)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the overlaid stream to this .mp4 or .avi (atomically)."),
@@ -73,6 +73,9 @@ def main(
 
     with seg:
         r = seg.runner
+        for line in (r.selection, r.detail):
+            if line:
+                typer.echo(line)
         typer.echo(f"running {seg.manifest.model} ({r.name} {r.precision} {r.device}) on {source.name}"
                    f"{f' -> {out}' if out else ''}; loaded in {load_s:.1f} s; Ctrl-C stops")
         report = pipeline.run()

@@ -28,6 +28,7 @@ import torch.nn as nn
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.export import check_input_size, example_input, stamp_manifest
 from edgeseg.export.opcheck import unsupported_ops
+from edgeseg.export.rewrite import REWRITES
 from edgeseg.fileio import write_bytes
 from edgeseg.layers.unpool import MODULE_FORMS, UnpoolForm, unpool_mode, uses_unpool
 from edgeseg.manifest import Manifest
@@ -147,11 +148,14 @@ def export_onnx(
     dynamic: bool = False,
     opset: int = MIN_OPSET,
     manifest: Manifest | None = None,
+    optimize: bool = False,
 ) -> Path:
     """Write `model` as ONNX to `path` (atomically) and its manifest to `<path>.json`.
 
     `input_size` (H, W) defaults to the manifest's. With `dynamic`, batch, height and width are
     free in the graph; `input_size` is then the size it was traced at and the manifest's default.
+    `optimize` applies edgeseg.export.rewrite (a deployable file, fast on any runtime); the INT8
+    pipeline leaves it off, because its calibration tables name the tensors of the exporter's graph.
     """
     if input_size is None:
         if manifest is None:
@@ -159,6 +163,10 @@ def export_onnx(
         input_size = manifest.input_size
     unpool = UnpoolForm.of(unpool, "unpool", MODULE_FORMS)
     data = onnx_bytes(model, input_size, unpool, dynamic, opset)
+    if optimize:
+        from edgeseg.export.rewrite import optimize_onnx
+
+        data = optimize_onnx(data)
     path = Path(path)
     write_bytes(path, data)
     proto = onnx.load_from_string(data)
@@ -167,6 +175,6 @@ def export_onnx(
     if bad and unpool is UnpoolForm.DECOMPOSED:
         warnings.warn(f"{path.name}: operators TensorRT's ONNX parser does not support: {', '.join(bad)}", stacklevel=2)
     fields = dict(dynamic=dynamic, opset=opset, unpool=unpool if uses_unpool(model) else None)
-    extra = {"tensorrt_unsupported_ops": bad}
+    extra = {"tensorrt_unsupported_ops": bad, "rewrites": list(REWRITES) if optimize else []}
     stamp_manifest(manifest, model, path, "onnx", check_input_size(model, input_size), num_classes, extra, **fields)
     return path

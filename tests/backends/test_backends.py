@@ -71,7 +71,7 @@ def test_prelu_rewrite_for_onnxruntime_is_exact(artifacts, batch):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from edgeseg.backends.onnxruntime_backend import prelu_as_relu
+    from edgeseg.export.rewrite import prelu_as_relu
 
     original = artifacts["onnx-native"].read_bytes()
     assert "PRelu" in {n.op_type for n in onnx.load_from_string(original).graph.node}

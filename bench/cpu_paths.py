@@ -1,0 +1,162 @@
+"""Every CPU path for a model at batch 1, timed in one interleaved run (one call per path per
+round, so background load hits all alike), each checked against edgeseg eager on the same input.
+
+ENet paths (the bundled CamVid weights):
+- public eager: bench/public_enet.py, the public ports' way of writing ENet, given the same weights;
+- edgeseg eager, `edgeseg.load("enet")` as a user gets it (backend auto: its one-line choice is printed);
+- torch.compile (inductor, freezing, channels-last), AOTInductor .pt2, edgeseg's ONNX Runtime runner;
+- a plain `onnxruntime.InferenceSession` (default options) on the file `edgeseg export` writes,
+  native and decomposed unpool, and OpenVINO on the decomposed file;
+- INT8 Q/DQ graphs (bench/int8_speed.py: TensorRT placement and the CPU form) on ONNX Runtime, the
+  TensorRT form on OpenVINO (which crashes on the CPU form).
+`--int8-models` adds, per model, FP32 against INT8 on ONNX Runtime and OpenVINO (random weights:
+speed does not depend on them; accuracy is `edgeseg calibrate`'s business).
+
+    python bench/cpu_paths.py --threads 2 --json bench/results/cpu-paths.json
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from int8_speed import TRIO, graphs
+from timing import record_run, time_interleaved
+
+
+class Call:
+    """A bare callable timed like a runner."""
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return self.fn(x)
+
+
+def plain_session(path: Path, threads: int) -> Call:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    s = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return Call(lambda x: s.run(None, {s.get_inputs()[0].name: x})[0])
+
+
+def enet_paths(size, threads: int, folder: Path, log) -> dict:
+    import torch
+    from public_enet import PublicENet, copy_weights
+
+    import edgeseg
+    from edgeseg.backends.compiled_backend import CompiledRunner
+    from edgeseg.backends.aoti_backend import AOTIRunner
+    from edgeseg.backends.onnxruntime_backend import OnnxRuntimeRunner
+    from edgeseg.backends.openvino_backend import OpenVinoRunner
+    from edgeseg.backends.torch_backend import TorchRunner
+    from edgeseg.export.onnx import export_onnx
+    from edgeseg.export.pt2 import export_pt2
+    from edgeseg.registry import create_model
+
+    def weights():
+        return create_model("enet", num_classes=11, pretrained="camvid").eval()
+
+    public = PublicENet().eval()
+    assert copy_weights(weights(), public)
+    paths = {"public eager": TorchRunner(public, "cpu"), "edgeseg eager": TorchRunner(weights(), "cpu")}
+    native = export_onnx(weights(), folder / "enet-native.onnx", size, unpool="native", optimize=True)
+    decomposed = export_onnx(weights(), folder / "enet-decomposed.onnx", size, unpool="decomposed", optimize=True)
+    paths["onnxruntime runner (native)"] = OnnxRuntimeRunner(native, "cpu", threads=threads)
+    paths["plain ORT session (native file)"] = plain_session(native, threads)
+    paths["plain ORT session (decomposed file)"] = plain_session(decomposed, threads)
+    paths["openvino fp32 (decomposed file)"] = OpenVinoRunner(decomposed, threads=threads)
+    t0 = time.perf_counter()
+    pt2 = export_pt2(weights(), folder / "enet.pt2", size)
+    log(f"AOTInductor export: {time.perf_counter() - t0:.0f} s")
+    paths["aoti .pt2"] = AOTIRunner(pt2, size)
+    compiled = CompiledRunner(weights(), size)
+    log(f"torch.compile: {compiled.detail}")
+    paths["torch.compile"] = compiled
+    seg = edgeseg.load("enet", device="cpu")
+    log(f'edgeseg.load("enet"): {seg.runner.selection}; {seg.runner.detail}')
+    paths['edgeseg.load("enet") default'] = seg.runner
+    int8, source = graphs("enet", TRIO["enet"], size, 8)
+    log(f"ENet INT8 scales from {source}")
+    for form in ("int8 tensorrt-form", "int8 cpu-form"):
+        paths[f"onnxruntime {form}"] = OnnxRuntimeRunner(int8[form], "cpu", threads=threads, precision="int8")
+    paths["openvino int8 tensorrt-form"] = OpenVinoRunner(int8["int8 tensorrt-form"], precision="int8", threads=threads)
+    return paths
+
+
+def int8_paths(name: str, size, threads: int) -> dict:
+    from edgeseg.backends.onnxruntime_backend import OnnxRuntimeRunner
+    from edgeseg.backends.openvino_backend import OpenVinoRunner
+    from edgeseg.export.rewrite import optimize_onnx
+
+    models, _ = graphs(name, TRIO[name], size, 8)
+    fp32 = optimize_onnx(models["fp32"])
+    paths = {f"{name} onnxruntime fp32": OnnxRuntimeRunner(fp32, "cpu", threads=threads),
+             f"{name} openvino fp32": OpenVinoRunner(fp32, threads=threads)}
+    for form in ("int8 tensorrt-form", "int8 cpu-form"):
+        paths[f"{name} onnxruntime {form}"] = OnnxRuntimeRunner(models[form], "cpu", threads=threads, precision="int8")
+    # OpenVINO segfaults compiling the cpu-form graph (see edgeseg/backends/openvino_backend.py)
+    paths[f"{name} openvino int8 tensorrt-form"] = OpenVinoRunner(models["int8 tensorrt-form"], precision="int8", threads=threads)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--height", type=int, default=360)
+    p.add_argument("--width", type=int, default=480)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--runs", type=int, default=15, help="timed rounds")
+    p.add_argument("--int8-models", default="linknet,deeplabv3plus_mobilenetv2", help="models whose FP32 and INT8 graphs are also timed ('' for none)")
+    p.add_argument("--json", type=Path, help="also write the results here")
+    args = p.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    size = (args.height, args.width)
+    x = np.random.default_rng(1).standard_normal((1, 3, *size)).astype(np.float32)
+    notes: list[str] = []
+
+    def log(line: str) -> None:
+        notes.append(line)
+        print(line, flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = enet_paths(size, args.threads, Path(tmp), log)
+        ref = paths["edgeseg eager"].infer(x)
+        checks = {}  # ENet paths against edgeseg eager: (max |diff| of logits, argmax agreement)
+        for label, r in paths.items():
+            out = r.infer(x)
+            checks[label] = (float(np.abs(out - ref).max()), float((out.argmax(1) == ref.argmax(1)).mean()))
+        for name in filter(None, args.int8_models.split(",")):
+            paths.update(int8_paths(name, size, args.threads))
+        times = time_interleaved(paths, x, args.warmup, args.runs)
+    eager = float(np.median(times["edgeseg eager"]))
+    rows = []
+    for label, t in times.items():
+        med = float(np.median(t))
+        diff, agree = checks.get(label, (None, None))
+        rows.append({"path": label, "median_ms": med, "min_ms": float(t.min()), "p90_ms": float(np.percentile(t, 90)),
+                     "speedup_vs_edgeseg_eager": eager / med, "max_abs_diff_vs_eager": diff, "argmax_agreement": agree})
+    print(f"\nbatch 1, {args.width}x{args.height} (W x H), {args.threads} threads, {args.warmup} warm-up + {args.runs} interleaved rounds, "
+          f"load average at the end {os.getloadavg()[0]:.2f}\n")
+    print("| path | median ms | min ms | x edgeseg eager | max abs diff | argmax agree |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        d = "-" if r["max_abs_diff_vs_eager"] is None else f"{r['max_abs_diff_vs_eager']:.1e}"
+        a = "-" if r["argmax_agreement"] is None else f"{100 * r['argmax_agreement']:.2f}%"
+        print(f"| {r['path']} | {r['median_ms']:.1f} | {r['min_ms']:.1f} | {r['speedup_vs_edgeseg_eager']:.2f}x | {d} | {a} |")
+    for n in notes:
+        print(n)
+    return record_run(args, rows + [{"note": n} for n in notes])
+
+
+if __name__ == "__main__":
+    main()

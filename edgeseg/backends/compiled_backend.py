@@ -1,0 +1,76 @@
+"""In-process `torch.compile` back end: inductor with freezing, channels-last, and bf16 autocast
+where the CPU runs bf16 natively (edgeseg.backends.cpu).
+
+Freezing folds the weights into the graph as constants (BatchNorm into convolutions, weight
+layouts fixed once), which is what makes inductor fast for inference. The model is compiled when
+the runner is made, on one example of the input size, so the cost is paid once and stated
+(`compile_s`, `detail`); a later process with the same model, shapes and torch finds the kernels in
+inductor's on-disk caches ($TORCHINDUCTOR_CACHE_DIR) and compiles in a fraction of the time.
+An input of another shape compiles again.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from edgeseg.backends.base import RunnerBase, check_input
+from edgeseg.backends.torch_backend import resolve_device
+from edgeseg.errors import InputError, MissingDependencyError
+
+PRECISIONS = ("fp32", "bf16")
+
+
+def inductor_cache_dir() -> str:
+    from torch._inductor.runtime.cache_dir_utils import cache_dir
+
+    return cache_dir()
+
+
+class CompiledRunner(RunnerBase):
+    """`model` compiled by inductor for float32 (N, 3, h, w) inputs of `input_size` (H, W)."""
+
+    name = "compiled"
+
+    def __init__(self, model: nn.Module, input_size: tuple[int, int], device: str | None = None,
+                 precision: str = "fp32", channels_last: bool = True, batch: int = 1) -> None:
+        if isinstance(model, torch.jit.ScriptModule):
+            raise InputError("the compiled back end compiles a model's weights, not TorchScript; pass the .safetensors artifact")
+        if precision not in PRECISIONS:
+            raise InputError(f"precision must be one of {', '.join(PRECISIONS)} on the compiled back end, got {precision!r}")
+        self.device = resolve_device(device)
+        if self.device == "cpu":
+            from edgeseg.backends.cpu import bf16_unsupported_reason, cxx_compiler
+
+            if cxx_compiler() is None:
+                raise MissingDependencyError("torch.compile builds C++ kernels on the CPU and no C++ compiler was found: install g++ (apt install g++)")
+            if precision == "bf16" and (why := bf16_unsupported_reason()):
+                raise InputError(f"precision='bf16': {why}")
+        self.precision = precision
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.model = model.eval().to(self.device, memory_format=self.memory_format)
+        self._fn = torch.compile(self.model, backend="inductor", dynamic=False, options={"freezing": True})
+        t0 = time.perf_counter()
+        self._run(torch.zeros(batch, 3, *input_size))
+        self.compile_s = time.perf_counter() - t0
+        layout = ", channels_last" if channels_last else ""
+        self.detail = f"inductor, freezing{layout}, {precision}: compiled in {self.compile_s:.1f} s (cached in {inductor_cache_dir()})"
+
+    def _autocast(self):
+        if self.precision == "bf16":
+            return torch.autocast(self.device, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _run(self, t: torch.Tensor) -> torch.Tensor:
+        t = t.to(self.device).contiguous(memory_format=self.memory_format)
+        with torch.inference_mode(), self._autocast():
+            return self._fn(t)
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return self._run(torch.from_numpy(check_input(x))).float().cpu().numpy()
+
+    def close(self) -> None:
+        self.model = self._fn = None

@@ -1,0 +1,84 @@
+"""OpenVINO back end (CPU): runs an exported ONNX graph, FP32 or the Q/DQ INT8 one.
+
+OpenVINO reads Q/DQ pairs as quantization and executes the quantized layers in INT8 (its
+low-precision transformations), so the same graph edgeseg calibrates for TensorRT runs here. Its
+ONNX frontend has no MaxUnpool, so ENet and SegNet need the decomposed unpool form
+(`edgeseg export --unpool decomposed`). With precision 'bf16' the float layers run in bf16, offered
+only where the CPU has it natively (edgeseg.backends.cpu).
+
+The CPU-form INT8 graph (edgeseg.quant.cpu: uint8 activations, ONNX Runtime's placement) is refused:
+OpenVINO 2026.4 crashed (SIGSEGV in compile_model) on ENet's, where the TensorRT-form graph (signed
+activations) compiles and runs; a crash cannot be caught, so it is not attempted.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgeseg._optional import require
+from edgeseg.backends.base import RunnerBase, check_input
+from edgeseg.errors import ArtifactError, InputError
+
+PRECISIONS = ("fp32", "bf16", "int8")  # int8: the graph's own Q/DQ; its float layers stay f32
+
+
+class OpenVinoRunner(RunnerBase):
+    """One compiled OpenVINO model. `model` is a .onnx path or serialized ONNX bytes."""
+
+    name = "openvino"
+
+    def __init__(self, model: str | Path | bytes, device: str | None = None, precision: str = "fp32",
+                 threads: int | None = None) -> None:
+        ov = require("openvino", "the openvino back end")
+        if device not in (None, "cpu"):
+            raise InputError(f"the openvino back end runs on device 'cpu' here, got device={device!r}")
+        if precision not in PRECISIONS:
+            raise InputError(f"precision must be one of {', '.join(PRECISIONS)} on the openvino back end, got {precision!r}")
+        if precision == "bf16":
+            from edgeseg.backends.cpu import bf16_unsupported_reason
+
+            if why := bf16_unsupported_reason():
+                raise InputError(f"precision='bf16': {why}")
+        self.precision = precision
+        core = ov.Core()
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = threads
+        if not isinstance(model, bytes) and not Path(model).is_file():
+            raise ArtifactError(f"ONNX file {model} not found")
+        source = model if isinstance(model, bytes) else Path(model).read_bytes()
+        if _has_uint8_activations(source):
+            raise ArtifactError("OpenVINO crashes on the CPU-form INT8 graph (uint8 activations); give it the TensorRT-form one (model.int8.onnx of `edgeseg build --int8`)")
+        try:
+            self._compiled = core.compile_model(core.read_model(source, b""), "CPU", config)
+        except RuntimeError as e:  # OpenVINO raises RuntimeError subclasses for every frontend/plugin failure
+            text = str(e)
+            what = "the ONNX model" if isinstance(model, bytes) else str(model)
+            if "MaxUnpool" in text:
+                raise ArtifactError(f"{what} uses ONNX MaxUnpool, which OpenVINO cannot read; export it with --unpool decomposed") from None
+            first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(e).__name__)[:200]
+            raise ArtifactError(f"{what} cannot be compiled by OpenVINO ({first})") from None
+        self._request = self._compiled.create_infer_request()
+        shape = self._compiled.input(0).get_partial_shape()
+        self.input_shape = tuple(shape.to_shape()) if shape.is_static else None
+        self.detail = f"OpenVINO {ov.__version__}, inference precision {self._compiled.get_property('INFERENCE_PRECISION_HINT')}"
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        x = check_input(x)
+        if self.input_shape is not None and x.shape != self.input_shape:
+            raise InputError(f"this ONNX model takes input of shape {self.input_shape}, got {x.shape}")
+        out = self._request.infer({0: x}, share_inputs=True)
+        return np.asarray(out[self._compiled.output(0)], dtype=np.float32)
+
+    def close(self) -> None:
+        self._request = self._compiled = None
+
+
+def _has_uint8_activations(model: bytes) -> bool:
+    """True when some QuantizeLinear quantizes to uint8 (its zero point is a uint8 initializer)."""
+    import onnx
+
+    proto = onnx.load_from_string(model)
+    uint8 = {t.name for t in proto.graph.initializer if t.data_type == onnx.TensorProto.UINT8}
+    return any(n.op_type == "QuantizeLinear" and len(n.input) > 2 and n.input[2] in uint8 for n in proto.graph.node)

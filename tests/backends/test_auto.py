@@ -1,0 +1,33 @@
+"""The `auto` rule: the measured order, narrowed to what can run here, said in one line."""
+from __future__ import annotations
+
+import pytest
+
+from edgeseg.backends import auto
+from edgeseg.backends.auto import CPU_ORDER, choose_cpu
+
+
+def test_weights_take_the_measured_fastest_cpu_path(monkeypatch):
+    monkeypatch.setattr(auto, "why_not_on_cpu", lambda backend, unpool=None: None)
+    choice = choose_cpu("weights", "fp32")
+    assert choice.backend == CPU_ORDER[("weights", "fp32")][0] == "compiled"
+    assert choice.line() == "backend auto -> compiled: fastest measured on a CPU for a fp32 weights artifact"
+
+
+def test_a_missing_back_end_falls_to_the_next_and_says_why(monkeypatch):
+    missing = {"compiled": "no C++ compiler for inductor", "openvino": "openvino is not installed"}
+    monkeypatch.setattr(auto, "why_not_on_cpu", lambda backend, unpool=None: missing.get(backend))
+    choice = choose_cpu("weights", "fp32")
+    assert choice.backend == "onnxruntime"
+    assert "compiled: no C++ compiler for inductor; openvino: openvino is not installed" in choice.line()
+    assert "\n" not in choice.line()
+
+
+def test_native_unpool_graphs_never_go_to_openvino():
+    assert "MaxUnpool" in auto.why_not_on_cpu("openvino", unpool="native")
+    assert choose_cpu("onnx", "fp32", unpool="native").backend == "onnxruntime"
+
+
+@pytest.mark.parametrize("fmt, backend", [("pt2", "aoti"), ("torchscript", "torchscript")])
+def test_formats_with_one_runtime_keep_it(fmt, backend):
+    assert choose_cpu(fmt, "fp32").backend == backend
