@@ -79,6 +79,9 @@ def _has_uint8_activations(model: bytes) -> bool:
     """True when some QuantizeLinear quantizes to uint8 (its zero point is a uint8 initializer)."""
     import onnx
 
-    proto = onnx.load_from_string(model)
+    try:
+        proto = onnx.load_from_string(model)
+    except Exception:  # protobuf's DecodeError and kin: not ONNX at all, which OpenVINO then reports
+        return False
     uint8 = {t.name for t in proto.graph.initializer if t.data_type == onnx.TensorProto.UINT8}
     return any(n.op_type == "QuantizeLinear" and len(n.input) > 2 and n.input[2] in uint8 for n in proto.graph.node)

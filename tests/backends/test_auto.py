@@ -31,3 +31,32 @@ def test_native_unpool_graphs_never_go_to_openvino():
 @pytest.mark.parametrize("fmt, backend", [("pt2", "aoti"), ("torchscript", "torchscript")])
 def test_formats_with_one_runtime_keep_it(fmt, backend):
     assert choose_cpu(fmt, "fp32").backend == backend
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    from artifact_factory import shared_artifacts
+
+    return shared_artifacts(tmp_path_factory)
+
+
+def test_open_runner_follows_the_rule_and_records_its_line(artifacts, monkeypatch):
+    """Wiring only (compiling the tiny ENet would take minutes): with torch.compile ruled out, the weights go to the next path."""
+    from edgeseg.backends import open_runner
+
+    real = auto.why_not_on_cpu
+    monkeypatch.setattr(auto, "why_not_on_cpu", lambda b, unpool=None: "ruled out by the test" if b == "compiled" else real(b, unpool))
+    with open_runner(artifacts["weights"], device="cpu") as runner:
+        assert runner.name == auto.choose_cpu("weights", "fp32").backend != "compiled"
+        assert runner.selection.startswith(f"backend auto -> {runner.name}: fastest available (compiled: ruled out by the test")
+    with open_runner(artifacts["onnx-native"], device="cpu") as runner:
+        assert runner.name == "onnxruntime" and "MaxUnpool" in runner.selection or runner.selection.endswith("fp32 onnx artifact")
+
+
+@pytest.mark.slow  # inductor compiles the tiny ENet: minutes on a loaded 2-core machine
+def test_weights_compile_under_auto(artifacts):
+    from edgeseg.backends import open_runner
+
+    with open_runner(artifacts["weights"], device="cpu") as runner:
+        assert runner.name == "compiled" and runner.selection.startswith("backend auto -> compiled")
+        assert "compiled in" in runner.detail

@@ -24,10 +24,13 @@ def batch():
     return np.random.default_rng(1).standard_normal((1, 3, *INPUT_SIZE)).astype(np.float32)
 
 
-@pytest.mark.parametrize("kind, backend", [
-    ("weights", "torch"), ("torchscript", "torchscript"), ("onnx-native", "onnxruntime"), ("onnx-decomposed", "onnxruntime"),
-])
-def test_auto_picks_the_back_end_of_the_artifact(artifacts, kind, backend):
+@pytest.mark.parametrize("kind", ["torchscript", "onnx-native", "onnx-decomposed"])
+def test_auto_picks_the_rules_back_end_for_the_artifact(artifacts, kind):
+    """(weights: tests/backends/test_auto.py, which keeps the compile out of the quick suite)"""
+    from edgeseg.backends.auto import choose_cpu
+
+    manifest, _ = resolve_artifact(artifacts[kind])
+    backend = choose_cpu(manifest.format, "fp32", manifest.unpool).backend
     with open_runner(artifacts[kind]) as runner:
         assert isinstance(runner, Runner)
         assert (runner.name, runner.precision, runner.device) == (backend, "fp32", "cpu")
@@ -35,7 +38,7 @@ def test_auto_picks_the_back_end_of_the_artifact(artifacts, kind, backend):
 
 def test_every_back_end_gives_the_same_logits_and_class_map(artifacts, batch):
     """Same weights, same frames: eager is the reference; TorchScript and ONNX Runtime (both unpool forms) match it."""
-    with open_runner(artifacts["weights"]) as ref:
+    with open_runner(artifacts["weights"], backend="torch") as ref:
         expected = ref.infer(batch)
     assert expected.shape == (1, NUM_CLASSES, *INPUT_SIZE) and expected.dtype == np.float32
     for kind in ("torchscript", "onnx-native", "onnx-decomposed"):
@@ -47,7 +50,7 @@ def test_every_back_end_gives_the_same_logits_and_class_map(artifacts, batch):
 
 @pytest.mark.parametrize("backend", ["torchscript", "onnxruntime"])
 def test_weights_run_on_other_back_ends_after_in_memory_conversion(artifacts, batch, backend):
-    with open_runner(artifacts["weights"]) as ref, open_runner(artifacts["weights"], backend=backend) as runner:
+    with open_runner(artifacts["weights"], backend="torch") as ref, open_runner(artifacts["weights"], backend=backend) as runner:
         assert runner.name == backend
         np.testing.assert_allclose(runner.infer(batch), ref.infer(batch), atol=1e-4, rtol=0)
 
@@ -90,7 +93,7 @@ def test_prelu_rewrite_for_onnxruntime_is_exact(artifacts, batch):
 
 
 def test_close_releases_the_session(artifacts):
-    runner = open_runner(artifacts["onnx-decomposed"])
+    runner = open_runner(artifacts["onnx-decomposed"], backend="onnxruntime")
     with runner:
         assert runner.session is not None
     assert runner.session is None
@@ -98,7 +101,8 @@ def test_close_releases_the_session(artifacts):
 
 @pytest.mark.parametrize("kind", ["weights", "torchscript", "onnx-native"])
 def test_runner_rejects_wrong_input_shape(artifacts, kind):
-    with open_runner(artifacts[kind]) as runner, pytest.raises(InputError, match=r"\(N, 3, H, W\)"):
+    backend = "torch" if kind == "weights" else "auto"  # auto would compile the weights first
+    with open_runner(artifacts[kind], backend=backend) as runner, pytest.raises(InputError, match=r"\(N, 3, H, W\)"):
         runner.infer(np.zeros((1, 4, *INPUT_SIZE), np.float32))
 
 
@@ -146,7 +150,9 @@ def test_folder_artifact_resolves_to_the_hashed_file(artifacts, tmp_path):
     got, file = resolve_artifact(folder)
     assert file == folder / "model.onnx" and got.format == "onnx"
     with open_runner(folder) as runner:
-        assert runner.name == "onnxruntime"
+        from edgeseg.backends.auto import choose_cpu
+
+        assert runner.name == choose_cpu("onnx", "fp32").backend
 
 
 def test_artifact_and_back_end_must_fit(artifacts):
@@ -197,5 +203,5 @@ def test_auto_takes_the_cuda_graph_path_on_a_gpu_without_tensorrt(artifacts, kin
     monkeypatch.setattr(cuda_graph, "CudaGraphRunner", lambda source, precision: made.append((source, precision)) or "gpu-runner")
     assert backends.open_runner(artifacts[kind]) == "gpu-runner"
     assert made[0][1] == "fp16"
-    with open_runner(artifacts[kind], device="cpu") as r:  # an explicit CPU request is honoured
+    with open_runner(artifacts[kind], "torch" if kind == "weights" else "auto", device="cpu") as r:  # an explicit CPU request is honoured
         assert r.device == "cpu"

@@ -60,8 +60,11 @@ def test_without_tensorrt_writes_everything_else_and_one_skip_line(built):
 def test_folder_loads_and_its_artifacts_agree(built):
     out, _ = built
     frame = np.random.default_rng(0).integers(0, 256, (48, 72, 3), dtype=np.uint8)
+    from edgeseg.backends.auto import choose_cpu
+
+    m = Manifest.load(out)
     with edgeseg.load(out) as seg, edgeseg.load(out / "model.ts") as ts:
-        assert seg.runner.name == "onnxruntime" and ts.runner.name == "torchscript"
+        assert seg.runner.name == choose_cpu(m.format, m.precision, m.unpool).backend and ts.runner.name == "torchscript"
         x = seg.preprocess(frame)
         np.testing.assert_allclose(seg.infer(x), ts.infer(x), rtol=1e-4, atol=1e-4)
 

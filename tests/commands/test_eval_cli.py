@@ -33,11 +33,11 @@ def weights(tmp_path_factory):
 
 def test_eval_prints_a_table_and_writes_json_that_matches_evaluate(data, weights, tmp_path):
     out = tmp_path / "res.json"
-    result = CliRunner().invoke(app, ["eval", str(weights), "--data", str(data), "--json", str(out), "--no-progress"])
+    result = CliRunner().invoke(app, ["eval", str(weights), "--data", str(data), "--json", str(out), "--no-progress", "--backend", "torch"])
     assert result.exit_code == 0, result.output
     assert "mIoU" in result.stdout and "pixel accuracy" in result.stdout and "class3" in result.stdout
     got = json.loads(out.read_text())
-    with Segmenter.load(weights) as seg:
+    with Segmenter.load(weights, backend="torch") as seg:
         expected = evaluate(seg, image_folder(data), progress=False).summary(seg.classes)
     assert got["miou"] == pytest.approx(expected["miou"]) and got["pixel_accuracy"] == pytest.approx(expected["pixel_accuracy"])
     assert got["per_class_iou"] == pytest.approx(expected["per_class_iou"])

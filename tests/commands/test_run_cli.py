@@ -23,7 +23,8 @@ def weights(tmp_path_factory):
 
 
 def run(*args: str):
-    return CliRunner().invoke(app, ["run", *map(str, args)])
+    # eager: the default (auto) would compile the tiny model first; tests/backends/test_auto.py covers auto
+    return CliRunner().invoke(app, ["run", "--backend", "torch", *map(str, args)])
 
 
 
