@@ -5,6 +5,7 @@ ENet paths (the bundled CamVid weights):
 - public eager: bench/public_enet.py, the public ports' way of writing ENet, given the same weights;
 - edgeseg eager, `edgeseg.load("enet")` as a user gets it (backend auto: its one-line choice is printed);
 - torch.compile (inductor, freezing, channels-last), AOTInductor .pt2, edgeseg's ONNX Runtime runner;
+- bf16 on torch.compile and OpenVINO, where the CPU has AVX512-BF16 or AMX;
 - a plain `onnxruntime.InferenceSession` (default options) on the file `edgeseg export` writes,
   native and decomposed unpool, and OpenVINO on the decomposed file;
 - INT8 Q/DQ graphs (bench/int8_speed.py: TensorRT placement and the CPU form) on ONNX Runtime, the
@@ -58,6 +59,7 @@ def enet_paths(size, threads: int, folder: Path, log) -> dict:
     from edgeseg.backends.torch_backend import TorchRunner
     from edgeseg.export.onnx import export_onnx
     from edgeseg.export.pt2 import export_pt2
+    from edgeseg.hardware import cpu_has_bf16
     from edgeseg.registry import create_model
 
     def weights():
@@ -79,6 +81,11 @@ def enet_paths(size, threads: int, folder: Path, log) -> dict:
     compiled = CompiledRunner(weights(), size)
     log(f"torch.compile: {compiled.detail}")
     paths["torch.compile"] = compiled
+    if cpu_has_bf16():  # emulated elsewhere, slower than fp32: the back ends refuse it
+        paths["torch.compile bf16"] = CompiledRunner(weights(), size, precision="bf16")
+        paths["openvino bf16 (decomposed file)"] = OpenVinoRunner(decomposed, precision="bf16", threads=threads)
+    else:
+        log("no bf16 rows: this CPU has neither avx512_bf16 nor amx_bf16")
     seg = edgeseg.load("enet", device="cpu")
     log(f'edgeseg.load("enet"): {seg.runner.selection}; {seg.runner.detail}')
     paths['edgeseg.load("enet") default'] = seg.runner

@@ -30,16 +30,18 @@ class Segmenter:
         self.palette = palette_for(self.classes)
 
     @classmethod
-    def load(cls, source: str | Path, backend: str = "auto", device: str | None = None) -> "Segmenter":
+    def load(cls, source: str | Path, backend: str = "auto", device: str | None = None, precision: str | None = None) -> "Segmenter":
         """`source`: an artifact path (file with its .json manifest, or a folder with manifest.json)
-        or a registered model name, meaning that model with the weights shipped in the package."""
+        or a registered model name, meaning that model with the weights shipped in the package.
+        `precision` 'bf16' runs weights or an FP32 ONNX in bf16 (compiled or openvino, CPUs with native bf16)."""
         manifest, file = resolve_artifact(_artifact_path(source))
-        return cls(open_runner(file, backend, device, manifest=manifest), manifest)
+        return cls(open_runner(file, backend, device, manifest=manifest, precision=precision), manifest)
 
     @classmethod
-    def from_model(cls, model: nn.Module, manifest: Manifest, backend: str = "torch", device: str | None = None) -> "Segmenter":
+    def from_model(cls, model: nn.Module, manifest: Manifest, backend: str = "torch", device: str | None = None,
+                   precision: str | None = None) -> "Segmenter":
         """Wrap an in-memory model (e.g. straight out of training) described by `manifest`."""
-        return cls(open_runner(model, backend, device, manifest=manifest), manifest)
+        return cls(open_runner(model, backend, device, manifest=manifest, precision=precision), manifest)
 
     def preprocess(self, frame_bgr: np.ndarray) -> np.ndarray:
         return frame_to_input(frame_bgr, self.input_size, self.manifest.mean, self.manifest.std)

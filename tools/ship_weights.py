@@ -1,11 +1,13 @@
-"""Copy a run's best weights into the package (edgeseg/weights/), fp16 when that costs nothing.
+"""Copy a run's weights into the package (edgeseg/weights/), fp16 when that costs nothing.
 
     python tools/ship_weights.py RUN_DIR --command "edgeseg train ..." [--note TEXT]
-                                 [--data ../shared/data/camvid] [--tag camvid]
+                                 [--pick final|best] [--data ../shared/data/camvid] [--tag camvid]
 
-Evaluates the run's best weights on val in fp32 and after an fp16 round trip; ships fp16 only
+`--pick final` (the default) ships the last epoch's weights, selected on nothing, so the
+validation figure beside them is not inflated by a choice made on it; `best` ships the best
+validation epoch and says so. Evaluates them on the run's validation in fp32 and after an fp16 round trip; ships fp16 only
 if val mIoU moves by less than 0.05 points, else fp32. Writes the manifest and the resolved
-recipe beside the file, and the provenance (val mIoU, the training command, the best epoch's
+recipe beside the file, and the provenance (val mIoU, the training command, that epoch's
 log line) as that file's section of edgeseg/weights/README.md, replacing an older one.
 """
 from __future__ import annotations
@@ -36,13 +38,16 @@ def main() -> None:
     ap.add_argument("--tag", default="camvid")
     ap.add_argument("--command", required=True, help="the training command(s) that produced the run")
     ap.add_argument("--note", default="", help="anything a user should know (schedule changes, gaps)")
+    ap.add_argument("--pick", choices=("final", "best"), default="final", help="final: the last epoch (nothing selected); best: the best validation epoch")
     args = ap.parse_args()
     recipe = recipe_from_dict(json.loads((args.run / "recipe.json").read_text()), str(args.run / "recipe.json"))
     recipe.data.path = args.data
     val = open_split(args.data, recipe_splits(recipe.data)[1])
-    best = args.run / "best.safetensors"
-    manifest = Manifest.load(best)
-    model = load_weights(best, create_model(recipe.model.name, num_classes=recipe.model.num_classes, **recipe.model.kwargs)).eval()
+    chosen = args.run / f"{args.pick}.safetensors"
+    if not chosen.is_file():
+        raise SystemExit(f"{chosen} not found: the run has not {'finished' if args.pick == 'final' else 'validated yet'}")
+    manifest = Manifest.load(chosen)
+    model = load_weights(chosen, create_model(recipe.model.name, num_classes=recipe.model.num_classes, **recipe.model.kwargs)).eval()
     fp32 = evaluate_model(model, val, recipe, torch.device("cpu")).miou()
     half = model.half().float()  # the round trip fp16 storage imposes
     fp16 = evaluate_model(half, val, recipe, torch.device("cpu")).miou()
@@ -57,14 +62,15 @@ def main() -> None:
     manifest.save(out)
     shutil.copyfile(args.run / "recipe.json", WEIGHTS / f"{recipe.model.name}-{args.tag}.recipe.json")
     rows = [json.loads(l) for l in (args.run / "metrics.jsonl").read_text().splitlines() if l.strip()]
-    best_row = max((r for r in rows if "val_miou" in r), key=lambda r: r["val_miou"])
+    epoch_row = next(r for r in rows if r["epoch"] == manifest.metrics["epoch"])
     write_readme_section(out.name, [
-        f"- {val.name} mIoU {100 * (fp16 if use_half else fp32):.2f} ({'fp16' if use_half else 'fp32'} storage; fp32 {100 * fp32:.2f}), `edgeseg eval` on all {len(val)} images at full size.",
+        f"- mIoU {100 * (fp16 if use_half else fp32):.2f} on {manifest.metrics['validation']['describe']} ({'fp16' if use_half else 'fp32'} storage; fp32 {100 * fp32:.2f}), all images at full size.",
+        f"- Weights: epoch {manifest.metrics['epoch']}, {manifest.metrics['selection']}.",
         f"- Trained with `{args.command}`; resolved recipe in `{recipe.model.name}-{args.tag}.recipe.json`.",
-        f"- Best epoch's log line: `{json.dumps(best_row)}`",
+        f"- That epoch's log line: `{json.dumps(epoch_row)}`",
     ] + ([f"- {args.note}"] if args.note else []))
     print(f"{out.name}: val mIoU fp32 {100 * fp32:.2f}, fp16 {100 * fp16:.2f} -> shipped {'fp16' if use_half else 'fp32'}")
-    print("best epoch log line:", json.dumps(best_row))
+    print(f"epoch {manifest.metrics['epoch']} ({args.pick}) log line:", json.dumps(epoch_row))
 
 
 def write_readme_section(filename: str, lines: list[str]) -> None:

@@ -68,7 +68,8 @@ def open_runner(
     For a path, `manifest` may be passed when the caller has already loaded and verified it
     (`resolve_artifact`); otherwise it is loaded and verified here. For a model, `manifest`
     is needed only to run it on onnxruntime, openvino or compiled (it gives the input size).
-    `precision` 'bf16' asks the compiled back end for bf16 autocast (CPUs with native bf16 only).
+    `precision` 'bf16' runs weights (compiled, openvino) or an FP32 ONNX graph (openvino) in bf16,
+    on CPUs with native bf16 only.
     """
     if backend not in ("auto", *BACKENDS):
         raise InputError(f"unknown back end {backend!r}; choose auto, {', '.join(BACKENDS)}")
@@ -79,6 +80,8 @@ def open_runner(
     else:
         file = Path(artifact_or_model)
     fmt = manifest.format
+    if precision not in (None, manifest.precision) and fmt != "weights" and not (fmt == "onnx" and precision == "bf16" and backend in ("auto", "openvino")):
+        raise InputError(f"precision={precision!r}: a {manifest.precision} {fmt} artifact runs as it was exported (bf16 runs weights, or an FP32 ONNX on openvino)")
     if backend == "auto" and fmt != "tensorrt" and _on_cpu(device):
         # weights compute in fp32 whatever their storage (the bundled ones are "fp16-storage")
         computed = precision or ("fp32" if fmt == "weights" else manifest.precision)
@@ -109,7 +112,7 @@ def open_runner(
     if fmt == "onnx" and backend == "openvino":
         from edgeseg.backends.openvino_backend import OpenVinoRunner
 
-        return OpenVinoRunner(file, device, precision=manifest.precision)
+        return OpenVinoRunner(file, device, precision=precision if precision and manifest.precision == "fp32" else manifest.precision)
     if fmt == "torchscript" and backend in ("auto", "torch", "torchscript"):
         from edgeseg.backends.torchscript_backend import TorchScriptRunner
 
@@ -145,6 +148,8 @@ def _model_runner(model: nn.Module, backend: str, device: str | None, manifest: 
     from edgeseg.backends.torchscript_backend import TorchScriptRunner
 
     scripted = isinstance(model, torch.jit.ScriptModule)
+    if precision not in (None, "fp32") and backend not in ("compiled", "openvino"):
+        raise InputError(f"precision={precision!r} runs a model's weights on the compiled or openvino back end, not on {backend}")
     if backend == "torch" or (backend == "auto" and not scripted):
         return TorchRunner(model, device)
     if backend in ("auto", "torchscript"):
@@ -170,7 +175,7 @@ def _model_runner(model: nn.Module, backend: str, device: str | None, manifest: 
         from edgeseg.export.rewrite import optimize_onnx
 
         # OpenVINO reads no MaxUnpool: the decomposed form
-        return OpenVinoRunner(optimize_onnx(onnx_bytes(model, manifest.input_size, unpool="decomposed")), device)
+        return OpenVinoRunner(optimize_onnx(onnx_bytes(model, manifest.input_size, unpool="decomposed")), device, precision=precision or "fp32")
     raise InputError(f"an in-memory model cannot run on the {backend} back end; build an engine first with `edgeseg build`")
 
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgeseg._optional import available
+from edgeseg.errors import InputError
 
 # (artifact format, precision) -> CPU back ends, fastest first as measured (bench/results/cpu-paths.json)
 CPU_ORDER: dict[tuple[str, str], tuple[str, ...]] = {
     ("weights", "fp32"): ("compiled", "openvino", "onnxruntime", "torch"),
+    ("weights", "bf16"): ("compiled", "openvino"),
+    ("onnx", "bf16"): ("openvino",),
     ("pt2", "fp32"): ("aoti",),
     ("torchscript", "fp32"): ("torchscript",),
     ("onnx", "fp32"): ("openvino", "onnxruntime"),
@@ -36,7 +39,7 @@ def why_not_on_cpu(backend: str, unpool: str | None = None) -> str | None:
     if backend == "openvino" and unpool == "native":
         return "OpenVINO reads no ONNX MaxUnpool (this graph has the native unpool form)"
     if backend == "compiled":
-        from edgeseg.backends.cpu import cxx_compiler
+        from edgeseg.hardware import cxx_compiler
 
         return None if cxx_compiler() else "no C++ compiler for inductor"
     if backend in ("openvino", "onnxruntime"):
@@ -46,6 +49,11 @@ def why_not_on_cpu(backend: str, unpool: str | None = None) -> str | None:
 
 def choose_cpu(fmt: str, precision: str, unpool: str | None = None) -> Choice:
     """The measured-fastest back end for a `fmt` artifact at `precision` that can run on this CPU."""
+    if precision == "bf16":
+        from edgeseg.hardware import bf16_unsupported_reason
+
+        if why := bf16_unsupported_reason():
+            raise InputError(f"precision='bf16': {why}")
     order = CPU_ORDER.get((fmt, precision), (_CPU_FALLBACK.get(fmt, "torch"),))
     skipped = []
     for backend in order:

@@ -1,5 +1,5 @@
 """In-process `torch.compile` back end: inductor with freezing, channels-last, and bf16 autocast
-where the CPU runs bf16 natively (edgeseg.backends.cpu).
+where the CPU runs bf16 natively (edgeseg.hardware).
 
 Freezing folds the weights into the graph as constants (BatchNorm into convolutions, weight
 layouts fixed once), which is what makes inductor fast for inference. The model is compiled when
@@ -43,7 +43,7 @@ class CompiledRunner(RunnerBase):
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)} on the compiled back end, got {precision!r}")
         self.device = resolve_device(device)
         if self.device == "cpu":
-            from edgeseg.backends.cpu import bf16_unsupported_reason, cxx_compiler
+            from edgeseg.hardware import bf16_unsupported_reason, cxx_compiler
 
             if cxx_compiler() is None:
                 raise MissingDependencyError("torch.compile builds C++ kernels on the CPU and no C++ compiler was found: install g++ (apt install g++)")

@@ -4,7 +4,7 @@ OpenVINO reads Q/DQ pairs as quantization and executes the quantized layers in I
 low-precision transformations), so the same graph edgeseg calibrates for TensorRT runs here. Its
 ONNX frontend has no MaxUnpool, so ENet and SegNet need the decomposed unpool form
 (`edgeseg export --unpool decomposed`). With precision 'bf16' the float layers run in bf16, offered
-only where the CPU has it natively (edgeseg.backends.cpu).
+only where the CPU has it natively (edgeseg.hardware).
 
 The CPU-form INT8 graph (edgeseg.quant.cpu: uint8 activations, ONNX Runtime's placement) is refused:
 OpenVINO 2026.4 crashed (SIGSEGV in compile_model) on ENet's, where the TensorRT-form graph (signed
@@ -36,7 +36,7 @@ class OpenVinoRunner(RunnerBase):
         if precision not in PRECISIONS:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)} on the openvino back end, got {precision!r}")
         if precision == "bf16":
-            from edgeseg.backends.cpu import bf16_unsupported_reason
+            from edgeseg.hardware import bf16_unsupported_reason
 
             if why := bf16_unsupported_reason():
                 raise InputError(f"precision='bf16': {why}")

@@ -14,8 +14,8 @@ import typer
 
 def main(
     models: Optional[List[str]] = typer.Argument(None, help="Registered model names (run from their bundled CamVid weights) or artifact paths (.onnx, TorchScript .pt, engine folder). Default: every model with bundled weights."),
-    backends: str = typer.Option("torch,torchscript,onnxruntime,tensorrt", help="Comma-separated back ends to try."),
-    precisions: str = typer.Option("fp32,fp16,int8", help="Comma-separated precisions to try."),
+    backends: str = typer.Option("torch,torchscript,onnxruntime,compiled,openvino,tensorrt", help="Comma-separated back ends to try."),
+    precisions: str = typer.Option("fp32,bf16,fp16,int8", help="Comma-separated precisions to try (bf16: compiled and openvino, on CPUs with native bf16)."),
     data: Path = typer.Option(..., help="Dataset folder: CamVid layout (<split>.txt) or images/ + masks/ + classes.json."),
     split: str = typer.Option("val", help="Split to measure on (CamVid layout)."),
     input_size: Optional[str] = typer.Option(None, help="HxW fed to the network, e.g. 360x480 (default: the manifest's). Applies to models given by name."),

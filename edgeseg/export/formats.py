@@ -24,7 +24,7 @@ class ExportFormat(str, Enum):
     TRITON = "triton"  # a model repository serving the ONNX graph
 
     @classmethod
-    def of(cls, value: "ExportFormat | str", parameter: str = "format") -> "ExportFormat":
+    def of(cls, value: "ExportFormat | str", parameter: str = "fmt") -> "ExportFormat":
         try:
             return cls(value)
         except ValueError:

@@ -33,8 +33,9 @@ from edgeseg.stream.sinks import Sink
 from edgeseg.stream.sources import ArraySource
 from edgeseg.stream.stats import LatencyHistogram
 
-FROM_WEIGHTS = ("torch", "torchscript", "onnxruntime")  # back ends a model in memory runs on
-PRECISIONS = ("fp32", "fp16", "int8")
+FROM_WEIGHTS = ("torch", "torchscript", "onnxruntime", "compiled", "openvino")  # back ends a model in memory runs on
+BF16_BACKENDS = ("compiled", "openvino")
+PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 
 
 @dataclass
@@ -75,13 +76,23 @@ def why_not_from_weights(backend: str, precision: str, cuda: bool) -> str | None
         if not available("tensorrt"):
             return "TensorRT is not installed here (on a Jetson it comes with JetPack)"
         return "TensorRT runs built engines: make one with `edgeseg build MODEL` and pass its folder to bench"
+    if backend not in FROM_WEIGHTS:
+        return f"the {backend} back end runs an exported artifact: export one (`edgeseg export MODEL --format pt2`) and pass it to bench"
+    if backend == "openvino" and not available("openvino"):
+        return "openvino is not installed (pip install 'edgeseg[openvino]')"
+    if precision == "bf16":
+        from edgeseg.hardware import bf16_unsupported_reason
+
+        if backend not in BF16_BACKENDS:
+            return f"the {backend} back end runs a model's weights in fp32; bf16 runs on {' or '.join(BF16_BACKENDS)}"
+        return bf16_unsupported_reason()
     if precision == "fp16":
         gpu = "" if cuda else "; this machine has no CUDA GPU either"
         return f"fp16 is a TensorRT engine precision, the {backend} back end runs a model's weights in fp32{gpu}"
     if precision == "int8":
-        if backend == "onnxruntime":
+        if backend in ("onnxruntime", "openvino"):
             return "INT8 runs a calibrated Q/DQ graph: make one with `edgeseg build MODEL --int8` and pass build/MODEL/model.int8.onnx to bench"
-        return f"the {backend} back end runs a model's weights in fp32; INT8 runs as Q/DQ ONNX (onnxruntime) or TensorRT"
+        return f"the {backend} back end runs a model's weights in fp32; INT8 runs as Q/DQ ONNX (onnxruntime, openvino) or TensorRT"
     return None
 
 
@@ -96,7 +107,7 @@ def _choose(given: Sequence[str], allowed: Sequence[str], what: str, parameter: 
     return list(given)
 
 
-def benchmark(models: Sequence[str] | None, data: str | Path, backends: Sequence[str] = ("torch", "torchscript", "onnxruntime", "tensorrt"),
+def benchmark(models: Sequence[str] | None, data: str | Path, backends: Sequence[str] = ("torch", "torchscript", "onnxruntime", "compiled", "openvino", "tensorrt"),
               precisions: Sequence[str] = PRECISIONS, split: str = "val", input_size: tuple[int, int] | None = None,
               max_images: int | None = None, warmup: int = 10, iters: int = 50, device: str | None = None,
               log: Callable[[str], None] = print, status: Callable[[str], ContextManager] = lambda _: nullcontext()) -> Benchmark:
@@ -163,7 +174,7 @@ def benchmark(models: Sequence[str] | None, data: str | Path, backends: Sequence
                     skip(item, backend, precision, reason)
                     continue
                 # a copy each: the torch back end may move its model to the GPU, an export needs it where it was
-                with Segmenter.from_model(copy.deepcopy(model), manifest, backend=backend, device=device) as seg:
+                with Segmenter.from_model(copy.deepcopy(model), manifest, backend=backend, device=device, precision=precision) as seg:
                     run(seg)
     if not result.rows:
         raise InputError("nothing could be measured here (every combination was skipped; see the lines above)")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from edgeseg.backends.compiled_backend import CompiledRunner
-from edgeseg.backends.cpu import bf16_native
+from edgeseg.hardware import cpu_has_bf16
 from edgeseg.errors import InputError
 from tiny_convnet import SIZE, tiny_convnet
 
@@ -31,13 +31,13 @@ def test_compiled_rejects_torchscript_and_unknown_precision():
         CompiledRunner(tiny_convnet(), SIZE, precision="int8")
 
 
-@pytest.mark.skipif(bf16_native(), reason="this CPU has native bf16, so bf16 is offered")
+@pytest.mark.skipif(cpu_has_bf16(), reason="this CPU has native bf16, so bf16 is offered")
 def test_bf16_is_refused_where_the_cpu_would_emulate_it():
     with pytest.raises(InputError, match="precision='bf16': this CPU has neither avx512_bf16 nor amx_bf16"):
         CompiledRunner(tiny_convnet(), SIZE, precision="bf16")
 
 
-@pytest.mark.skipif(not bf16_native(), reason="bf16 needs AVX512-BF16 or AMX, which this CPU lacks")
+@pytest.mark.skipif(not cpu_has_bf16(), reason="bf16 needs AVX512-BF16 or AMX, which this CPU lacks")
 def test_bf16_stays_close_to_fp32_where_native():
     net = tiny_convnet()
     x = np.random.default_rng(0).standard_normal((1, 3, *SIZE)).astype(np.float32)

@@ -87,3 +87,21 @@ def test_bench_errors_are_one_line(data, tmp_path):
         result = bench(*args)
         assert result.exit_code == 2, result.output
         assert len(result.stderr.strip().splitlines()) == 1 and words in result.stderr, result.stderr
+
+
+def test_bench_measures_bf16_where_the_cpu_has_it_and_says_why_not_elsewhere(data, bundled, tmp_path):
+    from edgeseg._optional import available
+    from edgeseg.hardware import cpu_has_bf16
+
+    backends = "torch,compiled" + (",openvino" if available("openvino") else "")
+    result = bench("enet", "--data", data, "--backends", backends, "--precisions", "fp32,bf16", "--out-dir", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    rows = {(r["backend"], r["precision"]): r for r in csv.DictReader((tmp_path / "out" / "bench.csv").open())}
+    skipped = {(s["backend"], s["precision"]): s["reason"] for s in json.loads((tmp_path / "out" / "bench.json").read_text())["skipped"]}
+    assert "compiled or openvino" in skipped[("torch", "bf16")]
+    if cpu_has_bf16():
+        assert ("compiled", "bf16") in rows
+        # bf16 changes a few class-map pixels at most: its mIoU is measured, close to fp32's
+        assert float(rows[("compiled", "bf16")]["miou"]) == pytest.approx(float(rows[("compiled", "fp32")]["miou"]), abs=0.05)
+    else:
+        assert "avx512_bf16" in skipped[("compiled", "bf16")]

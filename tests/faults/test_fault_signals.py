@@ -56,7 +56,7 @@ def test_a_real_signal_to_a_real_run_keeps_video_and_stats(tmp_path, weights, lo
     video, total = long_video, TOTAL
     out, stats = tmp_path / "o.mp4", tmp_path / "s.json"
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "run", "--video", str(video), "--artifact", str(weights),
+    proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "run", "--video", str(video), "--artifact", str(weights), "--backend", "torch",
                              "--out", str(out), "--stats", str(stats)], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().startswith("running ")  # the stream has started

@@ -15,9 +15,9 @@ def test_qdq_graph_executes_in_int8_and_stays_close_to_fp32(tiny_fp32, tiny_stat
     from edgeseg.backends.onnxruntime_backend import OnnxRuntimeRunner
     from edgeseg.backends.openvino_backend import OpenVinoRunner
     from edgeseg.quant import qdq
-    from edgeseg.quant.calibrators import compute_amax
+    from edgeseg.quant.calibrators import Kind, Method, compute_amax
 
-    int8 = qdq.insert_qdq(tiny_fp32[0], compute_amax(tiny_stats, "max")).SerializeToString()
+    int8 = qdq.insert_qdq(tiny_fp32[0], compute_amax(tiny_stats, Method(Kind.MAX))).SerializeToString()
     fp32 = tiny_fp32[0].SerializeToString()
     with OpenVinoRunner(int8, precision="int8") as ov, OnnxRuntimeRunner(int8, precision="int8") as ort, OnnxRuntimeRunner(fp32) as ref:
         runtime = ov._compiled.get_runtime_model()

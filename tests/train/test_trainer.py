@@ -26,6 +26,7 @@ def tiny_recipe(**train) -> dict:
 
 def make_trainer(tmp_path, name="run", **train) -> Trainer:
     torch.manual_seed(0)
+    train.setdefault("precision", "fp32")  # the same arithmetic on every CPU; the bf16 path has its own tests
     r = recipe_from_dict(tiny_recipe(**train))
     data = SyntheticDataset(n=8, size=(48, 64), num_classes=4)
     return Trainer(r, create_model("enet", num_classes=4), data, SyntheticDataset(n=2, size=(48, 64), num_classes=4, seed=100), tmp_path / name, progress=False)
@@ -34,7 +35,7 @@ def make_trainer(tmp_path, name="run", **train) -> Trainer:
 def test_a_few_steps_lower_the_loss(tmp_path):
     t = make_trainer(tmp_path, epochs=30)
     first = t.train_epoch()["loss"]
-    for _ in range(11):
+    for _ in range(15):
         last = t.train_epoch()["loss"]
     assert last < 0.7 * first, (first, last)
 
