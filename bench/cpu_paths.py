@@ -1,5 +1,6 @@
 """Every CPU path for a model at batch 1, timed in one interleaved run (one call per path per
-round, so background load hits all alike), each checked against edgeseg eager on the same input.
+round, so background load hits all alike), each checked against edgeseg eager on the same input
+(the bundled clip's first frame).
 
 ENet paths (the bundled CamVid weights):
 - public eager: bench/public_enet.py, the public ports' way of writing ENet, given the same weights;
@@ -8,10 +9,10 @@ ENet paths (the bundled CamVid weights):
 - bf16 on torch.compile and OpenVINO, where the CPU has AVX512-BF16 or AMX;
 - a plain `onnxruntime.InferenceSession` (default options) on the file `edgeseg export` writes,
   native and decomposed unpool, and OpenVINO on the decomposed file;
-- INT8 Q/DQ graphs (bench/int8_speed.py: TensorRT placement and the CPU form) on ONNX Runtime, the
-  TensorRT form on OpenVINO (which crashes on the CPU form).
-`--int8-models` adds, per model, FP32 against INT8 on ONNX Runtime and OpenVINO (random weights:
-speed does not depend on them; accuracy is `edgeseg calibrate`'s business).
+`--int8-models` adds, per model, FP32 against INT8 Q/DQ graphs (bench/int8_speed.py: TensorRT
+placement and the CPU form) on ONNX Runtime and OpenVINO (TensorRT form only: it crashes on the CPU
+form), with random weights: speed does not depend on them, so these rows have no parity columns;
+accuracy is measured by `edgeseg bench` on built artifacts (bench/README.md).
 
     python bench/cpu_paths.py --threads 2 --json bench/results/cpu-paths.json
 """
@@ -45,6 +46,23 @@ def plain_session(path: Path, threads: int) -> Call:
     opts.intra_op_num_threads = threads
     s = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     return Call(lambda x: s.run(None, {s.get_inputs()[0].name: x})[0])
+
+
+def first_clip_frame(size) -> np.ndarray:
+    """The bundled clip's first frame as ENet's input: the parity columns compare class maps on a
+    real street scene (on noise, INT8 graphs calibrated on streets saturate and agree on nothing)."""
+    import cv2
+
+    from edgeseg.preprocess import frame_to_input
+    from edgeseg.resolve import resolve_model
+    from edgeseg.stream.sources import DEMO_CLIP
+
+    cap = cv2.VideoCapture(str(DEMO_CLIP))
+    ok, frame = cap.read()
+    cap.release()
+    assert ok, f"cannot read {DEMO_CLIP}"
+    m = resolve_model("enet").manifest
+    return frame_to_input(frame, size, m.mean, m.std)
 
 
 def enet_paths(size, threads: int, folder: Path, log) -> dict:
@@ -89,11 +107,6 @@ def enet_paths(size, threads: int, folder: Path, log) -> dict:
     seg = edgeseg.load("enet", device="cpu")
     log(f'edgeseg.load("enet"): {seg.runner.selection}; {seg.runner.detail}')
     paths['edgeseg.load("enet") default'] = seg.runner
-    int8, source = graphs("enet", TRIO["enet"], size, 8)
-    log(f"ENet INT8 scales from {source}")
-    for form in ("int8 tensorrt-form", "int8 cpu-form"):
-        paths[f"onnxruntime {form}"] = OnnxRuntimeRunner(int8[form], "cpu", threads=threads, precision="int8")
-    paths["openvino int8 tensorrt-form"] = OpenVinoRunner(int8["int8 tensorrt-form"], precision="int8", threads=threads)
     return paths
 
 
@@ -120,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--runs", type=int, default=15, help="timed rounds")
-    p.add_argument("--int8-models", default="linknet,deeplabv3plus_mobilenetv2", help="models whose FP32 and INT8 graphs are also timed ('' for none)")
+    p.add_argument("--int8-models", default="enet,linknet,deeplabv3plus_mobilenetv2", help="models whose FP32 and INT8 graphs are also timed ('' for none)")
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)
 
@@ -128,7 +141,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     torch.set_num_threads(args.threads)
     size = (args.height, args.width)
-    x = np.random.default_rng(1).standard_normal((1, 3, *size)).astype(np.float32)
+    x = first_clip_frame(size)
     notes: list[str] = []
 
     def log(line: str) -> None:

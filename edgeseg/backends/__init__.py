@@ -85,7 +85,8 @@ def open_runner(
     if backend == "auto" and fmt != "tensorrt" and _on_cpu(device):
         # weights compute in fp32 whatever their storage (the bundled ones are "fp16-storage")
         computed = precision or ("fp32" if fmt == "weights" else manifest.precision)
-        choice = choose_cpu(fmt, computed, manifest.unpool)
+        uint8 = manifest.extra.get("quantization", {}).get("activations") == "uint8"
+        choice = choose_cpu(fmt, computed, manifest.unpool, uint8)
         runner = open_runner(file, choice.backend, "cpu", manifest, precision)
         runner.selection = choice.line()
         return runner

@@ -14,7 +14,7 @@ from edgeseg.errors import InputError
 
 # (artifact format, precision) -> CPU back ends, fastest first as measured (bench/results/cpu-paths.json)
 CPU_ORDER: dict[tuple[str, str], tuple[str, ...]] = {
-    ("weights", "fp32"): ("compiled", "openvino", "onnxruntime", "torch"),
+    ("weights", "fp32"): ("compiled", "onnxruntime", "openvino", "torch"),
     ("weights", "bf16"): ("compiled", "openvino"),
     ("onnx", "bf16"): ("openvino",),
     ("pt2", "fp32"): ("aoti",),
@@ -34,10 +34,13 @@ class Choice:
         return f"backend auto -> {self.backend}: {self.reason}"
 
 
-def why_not_on_cpu(backend: str, unpool: str | None = None) -> str | None:
-    """Why `backend` cannot run on this CPU (for a graph with that `unpool` form), or None when it can."""
+def why_not_on_cpu(backend: str, unpool: str | None = None, uint8_activations: bool = False) -> str | None:
+    """Why `backend` cannot run on this CPU (for a graph with that `unpool` form and activation
+    type), or None when it can."""
     if backend == "openvino" and unpool == "native":
         return "OpenVINO reads no ONNX MaxUnpool (this graph has the native unpool form)"
+    if backend == "openvino" and uint8_activations:
+        return "OpenVINO crashes on the CPU-only uint8 Q/DQ form (it runs model.int8.onnx)"
     if backend == "compiled":
         from edgeseg.hardware import cxx_compiler
 
@@ -47,7 +50,7 @@ def why_not_on_cpu(backend: str, unpool: str | None = None) -> str | None:
     return None
 
 
-def choose_cpu(fmt: str, precision: str, unpool: str | None = None) -> Choice:
+def choose_cpu(fmt: str, precision: str, unpool: str | None = None, uint8_activations: bool = False) -> Choice:
     """The measured-fastest back end for a `fmt` artifact at `precision` that can run on this CPU."""
     if precision == "bf16":
         from edgeseg.hardware import bf16_unsupported_reason
@@ -57,7 +60,7 @@ def choose_cpu(fmt: str, precision: str, unpool: str | None = None) -> Choice:
     order = CPU_ORDER.get((fmt, precision), (_CPU_FALLBACK.get(fmt, "torch"),))
     skipped = []
     for backend in order:
-        why = why_not_on_cpu(backend, unpool)
+        why = why_not_on_cpu(backend, unpool, uint8_activations)
         if why is None:
             first = "fastest measured" if not skipped else f"fastest available ({'; '.join(skipped)})"
             return Choice(backend, f"{first} on a CPU for a {precision} {fmt} artifact")

@@ -218,6 +218,7 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
     quant = {
         "scheme": "explicit Q/DQ in TensorRT's placement; signed INT8 activations, zero point 0, per-tensor; "
                   "per-channel symmetric INT8 weights; float bias and logits",
+        "activations": "int8",  # read by backend auto: OpenVINO runs this form, not the uint8 one
         "method": str(method), "methods_val_miou_pct": {str(m): v for m, v in table.items()}, "fp32_val_miou_pct": fp32_miou, "int8_val_miou_pct": outcome.int8_miou,
         "max_miou_drop_points": bound, "within_bound": fp32_miou - outcome.int8_miou <= bound,
         "val_images": min(len(val), opt.max_images or len(val)),
@@ -236,7 +237,7 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
         cpu = cpu_qdq(fp32, stats, amax, float_layers)
         outcome.cpu_miou = evaluate(cpu, "int8")
         log(f"CPU-only unsigned form: val mIoU {outcome.cpu_miou:.2f}")
-        cpu_quant = {**quant, "scheme": "ONNX Runtime QDQ placement, uint8 activations: CPU ONLY, TensorRT rejects it",
+        cpu_quant = {**quant, "scheme": "ONNX Runtime QDQ placement, uint8 activations: CPU ONLY, TensorRT rejects it", "activations": "uint8",
                      "int8_val_miou_pct": outcome.cpu_miou, "tensorrt_unsupported_ops": None}
         files["cpu"] = save_onnx(cpu, out / "model.int8-cpu.onnx", base, "int8", {"quantization": cpu_quant},
                                  {"val_miou": outcome.cpu_miou / 100, "val_miou_fp32": fp32_miou / 100, **scored_on})

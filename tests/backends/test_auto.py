@@ -8,24 +8,38 @@ from edgeseg.backends.auto import CPU_ORDER, choose_cpu
 
 
 def test_weights_take_the_measured_fastest_cpu_path(monkeypatch):
-    monkeypatch.setattr(auto, "why_not_on_cpu", lambda backend, unpool=None: None)
+    monkeypatch.setattr(auto, "why_not_on_cpu", lambda backend, unpool=None, uint8=False: None)
     choice = choose_cpu("weights", "fp32")
     assert choice.backend == CPU_ORDER[("weights", "fp32")][0] == "compiled"
     assert choice.line() == "backend auto -> compiled: fastest measured on a CPU for a fp32 weights artifact"
 
 
 def test_a_missing_back_end_falls_to_the_next_and_says_why(monkeypatch):
-    missing = {"compiled": "no C++ compiler for inductor", "openvino": "openvino is not installed"}
-    monkeypatch.setattr(auto, "why_not_on_cpu", lambda backend, unpool=None: missing.get(backend))
+    missing = {"compiled": "no C++ compiler for inductor", "onnxruntime": "onnxruntime is not installed"}
+    monkeypatch.setattr(auto, "why_not_on_cpu", lambda backend, unpool=None, uint8=False: missing.get(backend))
     choice = choose_cpu("weights", "fp32")
-    assert choice.backend == "onnxruntime"
-    assert "compiled: no C++ compiler for inductor; openvino: openvino is not installed" in choice.line()
+    assert choice.backend == "openvino"
+    assert "compiled: no C++ compiler for inductor; onnxruntime: onnxruntime is not installed" in choice.line()
     assert "\n" not in choice.line()
 
 
 def test_native_unpool_graphs_never_go_to_openvino():
     assert "MaxUnpool" in auto.why_not_on_cpu("openvino", unpool="native")
     assert choose_cpu("onnx", "fp32", unpool="native").backend == "onnxruntime"
+
+
+def test_the_cpu_only_uint8_int8_form_never_goes_to_openvino():
+    assert "uint8" in auto.why_not_on_cpu("openvino", uint8_activations=True)
+    assert choose_cpu("onnx", "int8", uint8_activations=True).backend == "onnxruntime"
+
+
+def test_bf16_is_refused_where_the_cpu_would_emulate_it(monkeypatch):
+    from edgeseg import hardware
+    from edgeseg.errors import InputError
+
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2"}))
+    with pytest.raises(InputError, match="avx512_bf16"):
+        choose_cpu("weights", "bf16")
 
 
 @pytest.mark.parametrize("fmt, backend", [("pt2", "aoti"), ("torchscript", "torchscript")])
@@ -45,12 +59,14 @@ def test_open_runner_follows_the_rule_and_records_its_line(artifacts, monkeypatc
     from edgeseg.backends import open_runner
 
     real = auto.why_not_on_cpu
-    monkeypatch.setattr(auto, "why_not_on_cpu", lambda b, unpool=None: "ruled out by the test" if b == "compiled" else real(b, unpool))
+    monkeypatch.setattr(auto, "why_not_on_cpu", lambda b, unpool=None, uint8=False: "ruled out by the test" if b == "compiled" else real(b, unpool, uint8))
     with open_runner(artifacts["weights"], device="cpu") as runner:
         assert runner.name == auto.choose_cpu("weights", "fp32").backend != "compiled"
         assert runner.selection.startswith(f"backend auto -> {runner.name}: fastest available (compiled: ruled out by the test")
     with open_runner(artifacts["onnx-native"], device="cpu") as runner:
-        assert runner.name == "onnxruntime" and "MaxUnpool" in runner.selection or runner.selection.endswith("fp32 onnx artifact")
+        assert runner.name == "onnxruntime" and runner.selection.endswith("fp32 onnx artifact")
+        # openvino ranks first for fp32 ONNX; it is passed over for the native unpool, or when not installed
+        assert "MaxUnpool" in runner.selection or "openvino is not installed" in runner.selection
 
 
 @pytest.mark.slow  # inductor compiles the tiny ENet: minutes on a loaded 2-core machine

@@ -1,0 +1,38 @@
+"""During a stream a torch-family CPU runner gets one thread fewer (a core stays free for the
+other stages), and the process's thread count comes back afterwards."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from edgeseg.stream.pipeline import _one_core_for_the_other_stages
+
+
+@pytest.fixture
+def three_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("name", ["torch", "compiled", "torchscript"])
+def test_torch_runners_leave_a_core_and_get_it_back(three_threads, name):
+    with _one_core_for_the_other_stages(SimpleNamespace(name=name, device="cpu")) as n:
+        assert n == torch.get_num_threads() == 2
+    assert torch.get_num_threads() == 3
+
+
+@pytest.mark.parametrize("runner", [SimpleNamespace(name="onnxruntime", device="cpu"), SimpleNamespace(name="torch", device="cuda")])
+def test_other_runners_keep_their_threads(three_threads, runner):
+    with _one_core_for_the_other_stages(runner) as n:
+        assert n is None and torch.get_num_threads() == 3
+
+
+def test_the_count_comes_back_when_the_stream_raises(three_threads):
+    with pytest.raises(RuntimeError):
+        with _one_core_for_the_other_stages(SimpleNamespace(name="torch", device="cpu")):
+            raise RuntimeError("a stage failed")
+    assert torch.get_num_threads() == 3
