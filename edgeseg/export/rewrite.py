@@ -26,15 +26,19 @@ def optimize_onnx(model: bytes) -> bytes:
 
 
 def prelu_as_relu(model: bytes) -> bytes:
-    """Serialized ONNX model with each top-level PRelu(x, slope) replaced by Relu(x) - slope * Relu(-x).
+    """Serialized ONNX model with each top-level PRelu(x, slope) replaced by Max(x, slope * x) where
+    the slope is a constant <= 1 (ENet's learned ones all are), else by Relu(x) - slope * Relu(-x).
 
-    Exact in IEEE arithmetic (up to the sign of a zero): for x > 0 it is x - slope * 0, for x < 0
-    it is 0 - slope * (-x), and NaN stays NaN.
+    Both are exact in IEEE arithmetic. The second (up to the sign of a zero): for x > 0 it is
+    x - slope * 0, for x < 0 it is 0 - slope * (-x), and NaN stays NaN.
     The model comes back unchanged (same bytes) when it has no PRelu.
     """
     proto = onnx.load_from_string(model)
     if not any(n.op_type == "PRelu" and n.domain in ("", "ai.onnx") for n in proto.graph.node):
         return model
+    from onnx import numpy_helper
+
+    slopes = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
     nodes = []
     for n in proto.graph.node:
         if n.op_type != "PRelu" or n.domain not in ("", "ai.onnx"):
@@ -42,6 +46,14 @@ def prelu_as_relu(model: bytes) -> bytes:
             continue
         (x, slope), y = n.input, n.output[0]
         t = f"{n.name or y}/prelu_as_relu"
+        if slope in slopes and (slopes[slope] <= 1).all():
+            # slope <= 1: PRelu(x) is the larger of x and slope * x (for x > 0 slope * x <= x, for
+            # x < 0 slope * x >= x), the same product PRelu takes: 2 ops instead of 5
+            nodes += [
+                helper.make_node("Mul", [x, slope], [f"{t}/scaled"], name=f"{t}/mul"),
+                helper.make_node("Max", [x, f"{t}/scaled"], [y], name=f"{t}/max"),
+            ]
+            continue
         nodes += [
             helper.make_node("Relu", [x], [f"{t}/pos"], name=f"{t}/relu_pos"),
             helper.make_node("Neg", [x], [f"{t}/neg_x"], name=f"{t}/neg"),

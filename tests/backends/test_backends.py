@@ -82,14 +82,17 @@ def test_prelu_rewrite_for_onnxruntime_is_exact(artifacts, batch):
     with OnnxRuntimeRunner(original, rewrite_prelu=False) as kept, OnnxRuntimeRunner(original) as rewritten:
         np.testing.assert_array_equal(rewritten.infer(batch), kept.infer(batch))
 
-    # edge values, per-channel slopes of both signs, against PRelu's definition
+    # edge values, per-channel slopes of both signs, against PRelu's definition: slopes <= 1 take
+    # the Max(x, slope * x) form, a slope above 1 the Relu form
     x = np.array([[-3.0, -0.0, 0.0, 2.5, -np.inf, np.inf], [-1e-30, 7.0, -2.0, np.nan, -0.5, 1e30]], np.float32).reshape(1, 2, 1, 6)
-    slope = np.array([0.25, -1.5], np.float32).reshape(2, 1, 1)
     io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 2, 1, 6]) for n in ("x", "y")]
-    graph = helper.make_graph([helper.make_node("PRelu", ["x", "slope"], ["y"])], "prelu", io[:1], io[1:], [numpy_helper.from_array(slope, "slope")])
-    tiny = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
-    with OnnxRuntimeRunner(tiny) as runner:
-        np.testing.assert_array_equal(runner.session.run(None, {"x": x})[0], np.where(x > 0, x, slope * x))
+    for slopes, form in (([0.25, -1.5], "Max"), ([1.5, -1.5], "Sub")):
+        slope = np.array(slopes, np.float32).reshape(2, 1, 1)
+        graph = helper.make_graph([helper.make_node("PRelu", ["x", "slope"], ["y"])], "prelu", io[:1], io[1:], [numpy_helper.from_array(slope, "slope")])
+        tiny = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+        assert form in {n.op_type for n in onnx.load_from_string(prelu_as_relu(tiny)).graph.node}
+        with OnnxRuntimeRunner(tiny) as runner:
+            np.testing.assert_array_equal(runner.session.run(None, {"x": x})[0], np.where(x > 0, x, slope * x))
 
 
 def test_close_releases_the_session(artifacts):
