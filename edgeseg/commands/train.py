@@ -88,5 +88,8 @@ def main(
             record = trainer.fit(epochs=stop_after)
         except TrainingStopped as e:
             raise InputError(f"training {e} ({stop.signal_name}); resume with --resume {run_dir}") from None
+    if dist.world > 1:  # the ranks leave together (rank 0 validates and saves while the others wait)
+        td.barrier()
+        td.destroy_process_group()
     if dist.main and "best_val_miou" in record:
         typer.echo(f"best val mIoU {100 * record['best_val_miou']:.2f} -> {run_dir / 'best.safetensors'}")
