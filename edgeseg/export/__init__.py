@@ -20,6 +20,15 @@ def parse_input_size(text: str) -> tuple[int, int]:
     return int(parts[0]), int(parts[1])
 
 
+def export_size(input_size: tuple[int, int] | None, manifest, exporter: str) -> tuple[int, int]:
+    """`input_size`, else the manifest's: an exporter needs one of the two."""
+    if input_size is not None:
+        return input_size
+    if manifest is None:
+        raise InputError(f"{exporter} needs input_size or a manifest that has one")
+    return manifest.input_size
+
+
 def check_input_size(model: nn.Module, input_size: tuple[int, int]) -> tuple[int, int]:
     """Return (H, W) as ints, or raise InputError if the model cannot take that size."""
     h, w = (int(v) for v in input_size)

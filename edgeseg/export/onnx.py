@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 
 from edgeseg.errors import ArtifactError, InputError
-from edgeseg.export import check_input_size, example_input, stamp_manifest
+from edgeseg.export import check_input_size, example_input, export_size, stamp_manifest
 from edgeseg.export.opcheck import unsupported_ops
 from edgeseg.export.rewrite import REWRITES
 from edgeseg.fileio import write_bytes
@@ -157,10 +157,7 @@ def export_onnx(
     `optimize` applies edgeseg.export.rewrite (a deployable file, fast on any runtime); the INT8
     pipeline leaves it off, because its calibration tables name the tensors of the exporter's graph.
     """
-    if input_size is None:
-        if manifest is None:
-            raise InputError("export_onnx needs input_size or a manifest that has one")
-        input_size = manifest.input_size
+    input_size = export_size(input_size, manifest, "export_onnx")
     unpool = UnpoolForm.of(unpool, "unpool", MODULE_FORMS)
     data = onnx_bytes(model, input_size, unpool, dynamic, opset)
     if optimize:

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 
 from edgeseg.errors import InputError
-from edgeseg.export import check_input_size, example_input, stamp_manifest
+from edgeseg.export import check_input_size, example_input, export_size, stamp_manifest
 from edgeseg.fileio import atomic_path
 from edgeseg.manifest import Manifest
 
@@ -28,10 +28,7 @@ def export_pt2(model: nn.Module, path: str | Path, input_size: tuple[int, int] |
     path = Path(path)
     if path.suffix != ".pt2":
         raise InputError(f"an AOTInductor package ends in .pt2, got {path.name}")
-    if input_size is None:
-        if manifest is None:
-            raise InputError("export_pt2 needs input_size or a manifest that has one")
-        input_size = manifest.input_size
+    input_size = export_size(input_size, manifest, "export_pt2")
     size = check_input_size(model, input_size)
     was_training = model.training
     x = example_input(size)

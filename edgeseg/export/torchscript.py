@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 
 from edgeseg.errors import InputError
-from edgeseg.export import check_input_size, example_input, stamp_manifest
+from edgeseg.export import check_input_size, example_input, export_size, stamp_manifest
 from edgeseg.fileio import atomic_path
 from edgeseg.layers.unpool import MaxUnpool, UnpoolForm, uses_unpool
 from edgeseg.manifest import Manifest
@@ -51,10 +51,7 @@ def export_torchscript(
     `input_size` (H, W) defaults to the manifest's; it is recorded, and used to trace a model
     that cannot be scripted.
     """
-    if input_size is None:
-        if manifest is None:
-            raise InputError("export_torchscript needs input_size or a manifest that has one")
-        input_size = manifest.input_size
+    input_size = export_size(input_size, manifest, "export_torchscript")
     input_size = check_input_size(model, input_size)
     was_training = model.training
     try:
