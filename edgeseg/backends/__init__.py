@@ -11,7 +11,7 @@ from pathlib import Path
 import torch.nn as nn
 
 from edgeseg.backends.auto import choose_cpu
-from edgeseg.backends.base import BACKENDS, Runner, RunnerBase
+from edgeseg.backends.base import BACKENDS, BF16_BACKENDS, Runner, RunnerBase
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.manifest import Manifest
 
@@ -149,8 +149,8 @@ def _model_runner(model: nn.Module, backend: str, device: str | None, manifest: 
     from edgeseg.backends.torchscript_backend import TorchScriptRunner
 
     scripted = isinstance(model, torch.jit.ScriptModule)
-    if precision not in (None, "fp32") and backend not in ("compiled", "openvino"):
-        raise InputError(f"precision={precision!r} runs a model's weights on the compiled or openvino back end, not on {backend}")
+    if precision not in (None, "fp32") and backend not in BF16_BACKENDS:
+        raise InputError(f"precision={precision!r} runs a model's weights on the {' or '.join(BF16_BACKENDS)} back end, not on {backend}")
     if backend == "torch" or (backend == "auto" and not scripted):
         return TorchRunner(model, device)
     if backend in ("auto", "torchscript"):

@@ -12,6 +12,7 @@ import numpy as np
 from edgeseg.errors import InputError
 
 BACKENDS = ("torch", "torchscript", "onnxruntime", "tensorrt", "compiled", "aoti", "openvino")
+BF16_BACKENDS = ("compiled", "openvino")  # the back ends that run a model's weights in bf16
 
 
 @runtime_checkable

@@ -25,6 +25,7 @@ import numpy as np
 
 from edgeseg._optional import available
 from edgeseg.errors import ArtifactError, EdgesegError, InputError
+from edgeseg.backends.base import BF16_BACKENDS
 from edgeseg.eval.timing import time_interleaved
 from edgeseg.manifest import recorded_miou
 from edgeseg.report.table import BenchRow, Skipped
@@ -34,7 +35,6 @@ from edgeseg.stream.sources import ArraySource
 from edgeseg.stream.stats import LatencyHistogram
 
 FROM_WEIGHTS = ("torch", "torchscript", "onnxruntime", "compiled", "openvino")  # back ends a model in memory runs on
-BF16_BACKENDS = ("compiled", "openvino")
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 
 
