@@ -7,6 +7,10 @@ the runner is made, on one example of the input size, so the cost is paid once a
 (`compile_s`, `detail`); a later process with the same model, shapes and torch finds the kernels in
 inductor's on-disk caches ($TORCHINDUCTOR_CACHE_DIR) and compiles in a fraction of the time.
 An input of another shape compiles again.
+
+`segment` is the stream's fast path: normalisation, the network and the argmax compiled as one
+graph from BGR uint8 frames to uint8 class maps (edgeseg.preprocess.frames_to_input), so the
+float input and logits never leave it. Compiled on its first call, with the same options.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import torch.nn as nn
 from edgeseg.backends.base import RunnerBase, check_input
 from edgeseg.backends.torch_backend import resolve_device
 from edgeseg.errors import InputError, MissingDependencyError
+from edgeseg.preprocess import frames_to_input
 
 PRECISIONS = ("fp32", "bf16")
 
@@ -34,6 +39,7 @@ class CompiledRunner(RunnerBase):
     """`model` compiled by inductor for float32 (N, 3, h, w) inputs of `input_size` (H, W)."""
 
     name = "compiled"
+    fuses_frames = True
 
     def __init__(self, model: nn.Module, input_size: tuple[int, int], device: str | None = None,
                  precision: str = "fp32", channels_last: bool = True, batch: int = 1) -> None:
@@ -52,7 +58,8 @@ class CompiledRunner(RunnerBase):
         self.precision = precision
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.model = model.eval().to(self.device, memory_format=self.memory_format)
-        self._fn = torch.compile(self.model, backend="inductor", dynamic=False, options={"freezing": True})
+        self._fn = _compile(self.model)
+        self._segment = None  # (normalisation, compiled frames -> classes), made on the first `segment`
         t0 = time.perf_counter()
         self._run(torch.zeros(batch, 3, *input_size))
         self.compile_s = time.perf_counter() - t0
@@ -72,5 +79,32 @@ class CompiledRunner(RunnerBase):
     def infer(self, x: np.ndarray) -> np.ndarray:
         return self._run(torch.from_numpy(check_input(x))).float().cpu().numpy()
 
+    def segment(self, frames_bgr: np.ndarray, mean, std) -> np.ndarray:
+        """BGR uint8 (N, h, w, 3) frames at the input size -> uint8 (N, h, w) class maps, the same
+        as `infer` then argmax, with `mean` / `std` normalisation and the argmax inside the graph."""
+        key = (tuple(mean), tuple(std))
+        if self._segment is None or self._segment[0] != key:
+            self._segment = key, _compile(_FramesToClasses(self.model, tuple(frames_bgr.shape[1:3]), mean, std))
+        # flat, then viewed: standard strides even on a size-1 axis (a frame[None] has stride 0
+        # there, and the compiled graph's guards would take it for a new input and recompile)
+        t = torch.from_numpy(np.ascontiguousarray(frames_bgr).reshape(-1)).view(frames_bgr.shape).to(self.device)
+        with torch.inference_mode(), self._autocast():
+            return self._segment[1](t).cpu().numpy()
+
     def close(self) -> None:
-        self.model = self._fn = None
+        self.model = self._fn = self._segment = None
+
+
+def _compile(module: nn.Module):
+    return torch.compile(module, backend="inductor", dynamic=False, options={"freezing": True})
+
+
+class _FramesToClasses(nn.Module):
+    def __init__(self, model: nn.Module, input_size: tuple[int, int], mean, std) -> None:
+        super().__init__()
+        self.model, self.input_size, self.mean, self.std = model, input_size, tuple(mean), tuple(std)
+
+    def forward(self, frames_bgr: torch.Tensor) -> torch.Tensor:
+        # frames_to_input's output is channels-last already: the layout the model was moved to
+        x = frames_to_input(frames_bgr, self.input_size, self.mean, self.std)
+        return self.model(x).argmax(1).to(torch.uint8)
