@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -256,7 +257,8 @@ class Trainer:
         self.batches.epoch = self.epoch
         workers = self.recipe.train.workers
         return torch.utils.data.DataLoader(self.batches, batch_size=None, shuffle=False, num_workers=workers,
-                                           pin_memory=self.cuda, prefetch_factor=2 if workers else None)
+                                           pin_memory=self.cuda, prefetch_factor=2 if workers else None,
+                                           worker_init_fn=_leave_stops_to_the_trainer if workers else None)
 
     def train_epoch(self, max_steps: int | None = None) -> dict:
         t, d = self.recipe.train, self.recipe.data
@@ -391,3 +393,14 @@ def plot_curves(run_dir: str | Path) -> Path | None:
         ax2.plot([r["epoch"] for r in ev], [100 * r["val_miou"] for r in ev], "o-", color="tab:orange", label="val mIoU")
         ax2.set_ylabel("val mIoU (%)")
     return save_png(fig, run_dir / "curve.png")
+
+
+def _leave_stops_to_the_trainer(_worker_id: int) -> None:
+    """Loader workers ignore stop signals. A SIGTERM or Ctrl-C sent to the whole process group (a
+    terminal, systemd, `kill -- -PGID`) would otherwise kill them mid-batch and end training in
+    "DataLoader worker exited unexpectedly" instead of at a checkpoint; the trainer stops at its
+    next step and shuts them down, and torch ends them if the trainer dies."""
+    from edgeseg.signals import SIGNALS
+
+    for s in SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
