@@ -50,12 +50,12 @@ class VideoSink(Sink):
 
     FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
 
-    def __init__(self, path: str | Path, fps: float | None = None) -> None:
-        self.path = Path(path)
+    def __init__(self, out: str | Path, fps: float | None = None) -> None:
+        self.path = Path(out)
         suffix = self.path.suffix.lower()
         if suffix not in self.FOURCC:
-            raise InputError(f"--out {self.path}: write .mp4 (mp4v) or .avi (MJPG), not {suffix or 'a file without suffix'}")
-        check_file(self.path, "--out")  # before the stream starts
+            raise InputError(f"`out` {self.path}: write .mp4 (mp4v) or .avi (MJPG), not {suffix or 'a file without suffix'}")
+        check_file(self.path, "`out`")  # before the stream starts
         self.cv2 = cv2_module("writing video")
         self.fps = fps if fps and fps > 0 else 30.0
         # reserved here; not with mkstemp, whose 0600 mode would survive the rename
@@ -64,7 +64,7 @@ class VideoSink(Sink):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.tmp.open("xb").close()
         except OSError as e:
-            raise InputError(f"cannot write --out {self.path}: {e.strerror or e}") from None
+            raise InputError(f"cannot write `out` {self.path}: {e.strerror or e}") from None
         self.writer = None
         self.frames = 0
         self.abandoned = False
@@ -103,7 +103,7 @@ class WindowSink(Sink):
         self.cv2 = cv2_module("showing a window")
         problem = display_problem(self.cv2)
         if problem:
-            raise InputError(f"--show needs a display: {problem}")
+            raise InputError(f"showing a window needs a display: {problem}")
         self.title = title
         self.cv2.namedWindow(title, self.cv2.WINDOW_NORMAL)
 

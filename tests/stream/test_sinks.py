@@ -27,7 +27,7 @@ def test_unwritable_output_path_is_a_one_line_error(tmp_path):
     blocker.write_text("a file, not a folder")
     with pytest.raises(InputError) as e:
         VideoSink(blocker / "out.mp4")
-    assert str(e.value).startswith(f"cannot write --out {blocker / 'out.mp4'}: ") and "\n" not in str(e.value)
+    assert str(e.value).startswith(f"cannot write `out` {blocker / 'out.mp4'}: ") and "\n" not in str(e.value)
 
 
 def test_unknown_container_is_refused(tmp_path):
@@ -41,4 +41,4 @@ def test_window_without_display_says_so(monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     with pytest.raises(InputError) as e:
         WindowSink()
-    assert str(e.value).startswith("--show needs a display: ")
+    assert str(e.value).startswith("showing a window needs a display: ")
