@@ -130,42 +130,28 @@ def test_a_resume_after_a_kill_between_checkpoint_and_log_keeps_one_line_per_epo
     assert manifest["metrics"]["selection"].startswith("the last epoch")
 
 
-def test_sigterm_stops_training_with_a_checkpoint_and_one_line(tmp_path):
+@pytest.mark.parametrize("to_group, workers", [(False, 0), (True, 1)], ids=["the trainer", "its process group, loader workers too"])
+def test_sigterm_stops_training_with_a_checkpoint_and_one_line(tmp_path, to_group, workers):
+    """SIGTERM to the trainer, or to its whole process group as a terminal or systemd sends it."""
     data = make_folder(tmp_path / "data")
     recipe = tmp_path / "tiny.toml"
     recipe.write_text(RECIPE.replace("epochs = 2", "epochs = 500"))
     run = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "train", str(recipe), "--data", str(data), "--out", str(run), "--no-progress", "--workers", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "train", str(recipe), "--data", str(data), "--out", str(run), "--no-progress", "--workers", str(workers)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     deadline = time.time() + 240
     while time.time() < deadline and not ((run / "metrics.jsonl").is_file() and (run / "metrics.jsonl").read_text().strip()):
         time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
+    if to_group:
+        os.killpg(proc.pid, signal.SIGTERM)
+    else:
+        proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 2, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and "resume with --resume" in err, err
     epoch = torch.load(run / "last.pt", weights_only=True)["epoch"]
     assert epoch >= 1 and len((run / "metrics.jsonl").read_text().splitlines()) == epoch
-
-
-def test_sigterm_to_the_process_group_spares_loader_workers_and_stops_at_a_checkpoint(tmp_path):
-    """As a terminal or systemd stops a job: the signal reaches the loader workers too."""
-    data = make_folder(tmp_path / "data")
-    recipe = tmp_path / "tiny.toml"
-    recipe.write_text(RECIPE.replace("epochs = 2", "epochs = 500"))
-    run = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "train", str(recipe), "--data", str(data), "--out", str(run), "--no-progress", "--workers", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
-    deadline = time.time() + 240
-    while time.time() < deadline and not ((run / "metrics.jsonl").is_file() and (run / "metrics.jsonl").read_text().strip()):
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGTERM)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 2, err
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and "resume with --resume" in err, err
-    assert torch.load(run / "last.pt", weights_only=True)["epoch"] >= 1
 
 
 def test_torchrun_runs_the_train_command_with_two_processes(tmp_path):
