@@ -96,11 +96,12 @@ def enet_paths(size, threads: int, folder: Path, log) -> dict:
     pt2 = export_pt2(weights(), folder / "enet.pt2", size)
     log(f"AOTInductor export: {time.perf_counter() - t0:.0f} s")
     paths["aoti .pt2"] = AOTIRunner(pt2, size)
-    compiled = CompiledRunner(weights(), size)
+    compiled = CompiledRunner(weights())
+    compiled.infer(np.zeros((1, 3, *size), np.float32))  # compiles
     log(f"torch.compile: {compiled.detail}")
     paths["torch.compile"] = compiled
     if cpu_has_bf16():  # emulated elsewhere, slower than fp32: the back ends refuse it
-        paths["torch.compile bf16"] = CompiledRunner(weights(), size, precision="bf16")
+        paths["torch.compile bf16"] = CompiledRunner(weights(), precision="bf16")
         paths["openvino bf16 (decomposed file)"] = OpenVinoRunner(decomposed, precision="bf16", threads=threads)
     else:
         log("no bf16 rows: this CPU has neither avx512_bf16 nor amx_bf16")

@@ -67,7 +67,7 @@ def open_runner(
 
     For a path, `manifest` may be passed when the caller has already loaded and verified it
     (`resolve_artifact`); otherwise it is loaded and verified here. For a model, `manifest`
-    is needed only to run it on onnxruntime, openvino or compiled (it gives the input size).
+    is needed only to run it on onnxruntime or openvino (it gives the input size to export at).
     `precision` 'bf16' runs weights (compiled, openvino) or an FP32 ONNX graph (openvino) in bf16,
     on CPUs with native bf16 only.
     """
@@ -159,12 +159,12 @@ def _model_runner(model: nn.Module, backend: str, device: str | None, manifest: 
 
             model = to_torchscript(model, manifest.input_size if manifest else None)[0]
         return TorchScriptRunner(model, device)
-    if backend in ("onnxruntime", "openvino", "compiled") and manifest is None:
+    if backend in ("onnxruntime", "openvino") and manifest is None:
         raise InputError(f"running an in-memory model on {backend} needs its manifest (for the input size)")
     if backend == "compiled":
         from edgeseg.backends.compiled_backend import CompiledRunner
 
-        return CompiledRunner(model, manifest.input_size, device, precision=precision or "fp32")
+        return CompiledRunner(model, device, precision=precision or "fp32")
     if backend == "onnxruntime":
         from edgeseg.backends.onnxruntime_backend import OnnxRuntimeRunner
         from edgeseg.export.onnx import onnx_bytes

@@ -16,7 +16,8 @@ def test_compiled_matches_eager_and_states_its_compile_time():
     x = np.random.default_rng(0).standard_normal((1, 3, *SIZE)).astype(np.float32)
     with torch.inference_mode():
         expected = net(torch.from_numpy(x)).numpy()
-    with CompiledRunner(net, SIZE) as runner:  # compiled (and the weights laid out channels-last) here
+    with CompiledRunner(net) as runner:  # the weights laid out channels-last here, compiled on the first call
+        assert "compiles on its first call" in runner.detail
         got = runner.infer(x)
     assert got.dtype == np.float32 and got.shape == expected.shape
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
@@ -26,15 +27,15 @@ def test_compiled_matches_eager_and_states_its_compile_time():
 
 def test_compiled_rejects_torchscript_and_unknown_precision():
     with pytest.raises(InputError, match="not TorchScript"):
-        CompiledRunner(torch.jit.script(tiny_convnet()), SIZE)
+        CompiledRunner(torch.jit.script(tiny_convnet()))
     with pytest.raises(InputError, match="precision must be one of fp32, bf16"):
-        CompiledRunner(tiny_convnet(), SIZE, precision="int8")
+        CompiledRunner(tiny_convnet(), precision="int8")
 
 
 @pytest.mark.skipif(cpu_has_bf16(), reason="this CPU has native bf16, so bf16 is offered")
 def test_bf16_is_refused_where_the_cpu_would_emulate_it():
     with pytest.raises(InputError, match="precision='bf16': this CPU has neither avx512_bf16 nor amx_bf16"):
-        CompiledRunner(tiny_convnet(), SIZE, precision="bf16")
+        CompiledRunner(tiny_convnet(), precision="bf16")
 
 
 @pytest.mark.skipif(not cpu_has_bf16(), reason="bf16 needs AVX512-BF16 or AMX, which this CPU lacks")
@@ -43,7 +44,7 @@ def test_bf16_stays_close_to_fp32_where_native():
     x = np.random.default_rng(0).standard_normal((1, 3, *SIZE)).astype(np.float32)
     with torch.inference_mode():
         expected = net(torch.from_numpy(x)).numpy()
-    with CompiledRunner(net, SIZE, precision="bf16") as runner:
+    with CompiledRunner(net, precision="bf16") as runner:
         got = runner.infer(x)
     assert runner.precision == "bf16"
     np.testing.assert_allclose(got, expected, atol=0.1, rtol=0.05)
@@ -61,7 +62,7 @@ def test_fused_segment_is_normalise_infer_argmax_in_one_graph(precision):
 
     mean, std = (0.4, 0.5, 0.6), (0.2, 0.25, 0.3)
     frames = _frames()
-    with CompiledRunner(tiny_convnet(), SIZE, precision=precision) as runner:
+    with CompiledRunner(tiny_convnet(), precision=precision) as runner:
         assert runner.fuses_frames
         got = runner.segment(frames, mean, std)
         logits = np.concatenate([runner.infer(frame_to_input(f, SIZE, mean, std)) for f in frames])
