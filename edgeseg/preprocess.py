@@ -34,21 +34,16 @@ def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
 
 
-def frames_to_input(frames_bgr: torch.Tensor, input_size: tuple[int, int], mean, std) -> torch.Tensor:
-    """BGR uint8 (N, H, W, 3) -> RGB, resized to `input_size` (h, w), /255, (x - mean) / std, float32
-    (N, 3, h, w) in channels-last memory. Plain torch ops: it runs eagerly (`frame_to_input`) and
-    inside a compiled graph (CompiledRunner.segment), so both paths normalise alike."""
-    x = _resize(frames_bgr.flip(-1).permute(0, 3, 1, 2).float(), input_size)
+def frame_to_input(frame_bgr: np.ndarray, input_size: tuple[int, int], mean, std) -> np.ndarray:
+    """BGR uint8 (H, W, 3) -> RGB, resized to `input_size` (h, w), /255, (x - mean) / std,
+    as a contiguous float32 (1, 3, h, w) array."""
+    check_frame(frame_bgr)
+    x = torch.from_numpy(np.ascontiguousarray(frame_bgr[:, :, ::-1].transpose(2, 0, 1)))[None].float()
+    x = _resize(x, input_size)
     # (x/255 - mean)/std folded into one multiply-add per channel
     scale = torch.tensor([1.0 / (255.0 * s) for s in std]).view(1, 3, 1, 1)
     shift = torch.tensor([-m / s for m, s in zip(mean, std)]).view(1, 3, 1, 1)
-    return x * scale + shift
-
-
-def frame_to_input(frame_bgr: np.ndarray, input_size: tuple[int, int], mean, std) -> np.ndarray:
-    """BGR uint8 (H, W, 3) -> contiguous float32 (1, 3, h, w) network input (`frames_to_input`)."""
-    check_frame(frame_bgr)
-    return frames_to_input(torch.from_numpy(frame_bgr)[None], input_size, mean, std).contiguous().numpy()
+    return (x * scale + shift).numpy()
 
 
 def resize_logits(logits: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray:

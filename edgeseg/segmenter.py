@@ -16,7 +16,7 @@ from edgeseg.backends import Runner, open_runner, resolve_artifact
 from edgeseg.data.palettes import palette_for
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.manifest import Manifest
-from edgeseg.preprocess import check_frame, frame_to_input, logits_to_classes, resize_logits
+from edgeseg.preprocess import frame_to_input, logits_to_classes, resize_logits
 
 
 class Segmenter:
@@ -64,22 +64,8 @@ class Segmenter:
         probs /= probs.sum(0, keepdims=True)
         return dense_crf(frame_bgr[:, :, ::-1], probs).argmax(0).astype(np.uint8)
 
-    def fused(self, frame_hw: tuple[int, int]) -> bool:
-        """Whether frames of this size take `segment`, the runner's one graph from frame to class
-        map: a runner that fuses them (CompiledRunner), no CRF, frames at the input size."""
-        return (getattr(self.runner, "fuses_frames", False) and not self.crf and tuple(frame_hw) == self.input_size
-                and self.num_classes <= 256)  # a uint8 class map
-
-    def segment(self, frames_bgr: np.ndarray) -> np.ndarray:
-        """BGR uint8 (N, h, w, 3) frames at the input size -> uint8 (N, h, w) class maps in one
-        graph; only where `fused` says so."""
-        return self.runner.segment(frames_bgr, self.manifest.mean, self.manifest.std)
-
     def predict(self, frame_bgr: np.ndarray) -> np.ndarray:
         """BGR uint8 (H, W, 3) -> uint8 class map (H, W)."""
-        check_frame(frame_bgr)
-        if self.fused(frame_bgr.shape[:2]):
-            return self.segment(frame_bgr[None])[0]
         return self.postprocess(self.infer(self.preprocess(frame_bgr)), frame_bgr.shape[:2], frame_bgr)
 
     def predict_logits(self, frame_bgr: np.ndarray) -> np.ndarray:

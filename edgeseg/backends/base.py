@@ -40,13 +40,6 @@ class RunnerBase:
     device = "cpu"
     detail = ""  # one line on how it runs (e.g. a compile's cost); empty when there is nothing to add
     selection = ""  # with backend='auto': which back end was taken and why, in one line
-    # Whether `segment` runs normalisation, network and argmax as one graph (frames in, class maps
-    # out): the stream's and `predict`'s fast path for frames at the input size.
-    fuses_frames = False
-
-    def segment(self, frames_bgr: np.ndarray, mean, std) -> np.ndarray:
-        """BGR uint8 (N, h, w, 3) frames at the input size -> uint8 (N, h, w) class maps."""
-        raise NotImplementedError(f"the {self.name} back end does not fuse pre- and post-processing")
 
     def __enter__(self) -> "RunnerBase":
         return self

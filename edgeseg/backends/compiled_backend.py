@@ -2,16 +2,12 @@
 where the CPU runs bf16 natively (edgeseg.hardware).
 
 Freezing folds the weights into the graph as constants (BatchNorm into convolutions, weight
-layouts fixed once), which is what makes inductor fast for inference. A graph is compiled on its
-first call, for that call's shape and thread count (inductor builds its kernels for one): its cost
-is paid once and stated (`compile_s`, `detail`), and is spent only on the graph a caller uses.
+layouts fixed once), which is what makes inductor fast for inference. The model is compiled on its
+first call, for that call's shape and thread count (inductor builds its kernels for one; another
+shape or count compiles again), so a stream compiles once, for its own thread count (edgeseg.stream.pipeline).
+The cost is paid once and stated (`compile_s`, `detail`).
 A later process with the same model, shapes and torch finds the kernels in inductor's on-disk
 caches ($TORCHINDUCTOR_CACHE_DIR) and compiles in a fraction of the time.
-
-Two graphs: `infer` (normalised float input -> logits, the Runner interface) and `segment`, the
-stream's and `predict`'s fast path: normalisation, the network and the argmax as one graph from BGR
-uint8 frames to uint8 class maps (edgeseg.preprocess.frames_to_input), so the float input and the
-logits never leave it.
 """
 from __future__ import annotations
 
@@ -25,7 +21,6 @@ import torch.nn as nn
 from edgeseg.backends.base import RunnerBase, check_input
 from edgeseg.backends.torch_backend import resolve_device
 from edgeseg.errors import InputError, MissingDependencyError
-from edgeseg.preprocess import frames_to_input
 
 PRECISIONS = ("fp32", "bf16")
 
@@ -40,7 +35,6 @@ class CompiledRunner(RunnerBase):
     """`model` compiled by inductor, each graph on its first call (an input of another shape compiles again)."""
 
     name = "compiled"
-    fuses_frames = True
 
     def __init__(self, model: nn.Module, device: str | None = None, precision: str = "fp32", channels_last: bool = True) -> None:
         if isinstance(model, torch.jit.ScriptModule):
@@ -59,25 +53,15 @@ class CompiledRunner(RunnerBase):
         self.channels_last = channels_last
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.model = model.eval().to(self.device, memory_format=self.memory_format)
-        self._fn = _compile(self.model)
-        self._segment = None  # ((frame size, normalisation), compiled frames -> classes), made on the first `segment`
-        self._called: set = set()  # the graphs that have run (compiled) once
-        self.compile_s = 0.0  # their compile time, summed
+        self._fn = torch.compile(self.model, backend="inductor", dynamic=False, options={"freezing": True})
+        self._called = False  # the graph has run (compiled) once
+        self.compile_s = 0.0  # the first call's time, almost all of it compiling
 
     @property
     def detail(self) -> str:
         layout = ", channels_last" if self.channels_last else ""
         done = f"compiled in {self.compile_s:.1f} s" if self._called else "compiles on its first call"
         return f"inductor, freezing{layout}, {self.precision}: {done} (cached in {inductor_cache_dir()})"
-
-    def _call(self, key, fn, t: torch.Tensor) -> torch.Tensor:
-        t0 = time.perf_counter()
-        with torch.inference_mode(), self._autocast():
-            out = fn(t)
-        if key not in self._called:
-            self._called.add(key)
-            self.compile_s += time.perf_counter() - t0
-        return out
 
     def _autocast(self):
         if self.precision == "bf16":
@@ -86,33 +70,13 @@ class CompiledRunner(RunnerBase):
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         t = torch.from_numpy(check_input(x)).to(self.device).contiguous(memory_format=self.memory_format)
-        return self._call("logits", self._fn, t).float().cpu().numpy()
-
-    def segment(self, frames_bgr: np.ndarray, mean, std) -> np.ndarray:
-        """BGR uint8 (N, h, w, 3) frames at the input size -> uint8 (N, h, w) class maps, the same
-        as `infer` then argmax, with `mean` / `std` normalisation and the argmax inside the graph."""
-        key = (tuple(frames_bgr.shape[1:3]), tuple(mean), tuple(std))
-        if self._segment is None or self._segment[0] != key:
-            self._segment = key, _compile(_FramesToClasses(self.model, key[0], mean, std))
-        # flat, then viewed: standard strides even on a size-1 axis (a frame[None] has stride 0
-        # there, and the compiled graph's guards would take it for a new input and recompile)
-        t = torch.from_numpy(np.ascontiguousarray(frames_bgr).reshape(-1)).view(frames_bgr.shape).to(self.device)
-        return self._call(key, self._segment[1], t).cpu().numpy()
+        t0 = time.perf_counter()
+        with torch.inference_mode(), self._autocast():
+            logits = self._fn(t)
+        if not self._called:
+            self._called, self.compile_s = True, time.perf_counter() - t0
+        return logits.float().cpu().numpy()
 
     def close(self) -> None:
-        self.model = self._fn = self._segment = None
+        self.model = self._fn = None
 
-
-def _compile(module: nn.Module):
-    return torch.compile(module, backend="inductor", dynamic=False, options={"freezing": True})
-
-
-class _FramesToClasses(nn.Module):
-    def __init__(self, model: nn.Module, input_size: tuple[int, int], mean, std) -> None:
-        super().__init__()
-        self.model, self.input_size, self.mean, self.std = model, input_size, tuple(mean), tuple(std)
-
-    def forward(self, frames_bgr: torch.Tensor) -> torch.Tensor:
-        # frames_to_input's output is channels-last already: the layout the model was moved to
-        x = frames_to_input(frames_bgr, self.input_size, self.mean, self.std)
-        return self.model(x).argmax(1).to(torch.uint8)

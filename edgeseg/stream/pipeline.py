@@ -25,7 +25,6 @@ import numpy as np
 
 from edgeseg.errors import EdgesegError, InputError
 from edgeseg.manifest import recorded_miou
-from edgeseg.preprocess import check_frame
 from edgeseg.signals import signal_name
 from edgeseg.stream.channels import END, Channel, LatestSlot
 from edgeseg.stream.overlay import Overlay, hud_lines
@@ -43,8 +42,8 @@ def _one_core_for_the_other_stages(runner) -> Iterator[int | None]:
     pre- and postprocessing keep a core: measured on 2 cores (ENet, torch.compile), the stream
     went from 12-16 fps with 2 inference threads to 19-21 fps with 1, its engine alone being 30 and
     17 fps. Other back ends own their pools (ONNX Runtime's does not spin). Inductor builds its
-    kernels for one thread count, so a compiled runner compiles again for the stream's (in
-    `_warm_up`). Yields the thread count, None where it left them alone."""
+    kernels for one thread count, so a compiled runner compiles for the stream's in `_warm_up`.
+    Yields the thread count, None where it left them alone."""
     if runner.device != "cpu" or runner.name not in TORCH_RUNNERS:
         yield None
         return
@@ -188,24 +187,15 @@ class Pipeline:
             out.close()
             self.source.close()
 
-    # A frame the runner fuses (Segmenter.fused) skips pre- and postprocessing: its infer stage
-    # goes from frame to class map in one graph, and its time includes theirs.
     def _preprocess(self, p: Packet) -> None:
-        if self.seg.fused(p.frame.image.shape[:2]):
-            check_frame(p.frame.image)
-        else:
-            p.x = self._timed("preprocess", self.seg.preprocess, p.frame.image)
+        p.x = self._timed("preprocess", self.seg.preprocess, p.frame.image)
 
     def _infer(self, p: Packet) -> None:
-        if p.x is None:
-            p.classes = self._timed("infer", self.seg.segment, p.frame.image[None])[0]
-        else:
-            p.logits, p.x = self._timed("infer", self.seg.infer, p.x), None
+        p.logits, p.x = self._timed("infer", self.seg.infer, p.x), None
 
     def _postprocess(self, p: Packet) -> None:
-        if p.classes is None:
-            p.classes = self._timed("postprocess", self.seg.postprocess, p.logits, p.frame.image.shape[:2], p.frame.image)
-            p.logits = None
+        p.classes = self._timed("postprocess", self.seg.postprocess, p.logits, p.frame.image.shape[:2], p.frame.image)
+        p.logits = None
         hud = hud_lines(self.stats, self.meta) if self.hud else ()
         p.view = self._timed("overlay", self.overlay.render, p.frame.image, p.classes, hud)
 
@@ -260,12 +250,7 @@ class Pipeline:
         h, w = self.seg.manifest.input_size
         t0 = time.perf_counter()
         try:
-            # the path frames at the input size take; a compiled runner compiles it here, for the
-            # stream's thread count (inductor builds its kernels for one)
-            if self.seg.fused((h, w)):
-                self.seg.segment(np.zeros((1, h, w, 3), np.uint8))
-            else:
-                self.seg.infer(np.zeros((1, 3, h, w), np.float32))
+            self.seg.infer(np.zeros((1, 3, h, w), np.float32))
         except Exception as e:  # noqa: BLE001  the infer stage would fail the same way; reported alike
             self._fail(1, "infer", e)
         self.stats.warmup_s = time.perf_counter() - t0

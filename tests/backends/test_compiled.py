@@ -49,33 +49,3 @@ def test_bf16_stays_close_to_fp32_where_native():
     assert runner.precision == "bf16"
     np.testing.assert_allclose(got, expected, atol=0.1, rtol=0.05)
 
-
-def _frames(n: int = 2) -> np.ndarray:
-    return np.random.default_rng(3).integers(0, 256, (n, *SIZE, 3), dtype=np.uint8)
-
-
-@pytest.mark.parametrize("precision", ["fp32", pytest.param("bf16", marks=pytest.mark.skipif(not cpu_has_bf16(), reason="bf16 needs AVX512-BF16 or AMX"))])
-def test_fused_segment_is_normalise_infer_argmax_in_one_graph(precision):
-    """`segment` (frames in, class maps out) agrees with infer on frame_to_input, then argmax,
-    except where the two graphs' rounding breaks a near-tie."""
-    from edgeseg.preprocess import frame_to_input
-
-    mean, std = (0.4, 0.5, 0.6), (0.2, 0.25, 0.3)
-    frames = _frames()
-    with CompiledRunner(tiny_convnet(), precision=precision) as runner:
-        assert runner.fuses_frames
-        got = runner.segment(frames, mean, std)
-        logits = np.concatenate([runner.infer(frame_to_input(f, SIZE, mean, std)) for f in frames])
-    assert got.dtype == np.uint8 and got.shape == (2, *SIZE)
-    top2 = np.sort(logits, axis=1)[:, -2:]
-    differ = got != logits.argmax(1)
-    tie = 1e-4 if precision == "fp32" else 0.1
-    assert differ.mean() < 0.01 and (top2[:, 1] - top2[:, 0])[differ].max(initial=0) < tie
-
-
-def test_runners_that_do_not_fuse_say_so():
-    from edgeseg.backends.base import RunnerBase
-
-    assert not RunnerBase.fuses_frames
-    with pytest.raises(NotImplementedError, match="does not fuse"):
-        RunnerBase().segment(_frames(), (0, 0, 0), (1, 1, 1))

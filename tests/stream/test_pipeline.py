@@ -151,22 +151,3 @@ def test_label_of_wrong_size_is_a_clear_error(seg):
     report = Pipeline(seg, ArraySource(frames, labels)).run()
     assert isinstance(report.error, EdgesegError)
     assert "label 0 of memory is 96x32, the frame is 96x64" == report.summary["error"]
-
-
-def test_fused_runner_frames_skip_pre_and_postprocessing_and_give_the_same_maps():
-    """A runner that fuses frame -> class map (CompiledRunner) takes frames at the input size in
-    one graph; frames of another size in the same stream take the ordinary path."""
-    from edgeseg.segmenter import Segmenter
-
-    seg = tiny_segmenter()
-    fused = Segmenter.from_model(seg.runner.model, seg.manifest, backend="compiled")
-    frames = [coded_frame(i) for i in range(3)] + [np.ascontiguousarray(coded_frame(3)[: H // 2])]
-    out = []
-    report = Pipeline(fused, ArraySource(frames), on_result=lambda p: out.append(p.classes)).run()
-    report.raise_for_error()
-    assert [o.shape for o in out] == [(H, W)] * 3 + [(H // 2, W)]
-    for f, got in zip(frames, out):
-        expected = fused.postprocess(fused.infer(fused.preprocess(f)), f.shape[:2])
-        assert (got == expected).mean() > 0.99
-    lat = report.summary["latency_ms"]
-    assert lat["infer"]["count"] == 4 and lat["preprocess"]["count"] == lat["postprocess"]["count"] == 1
