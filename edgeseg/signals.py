@@ -74,3 +74,12 @@ def graceful_stop(interrupt: bool = True) -> Iterator[StopRequest]:
     finally:
         for s, h in previous.items():
             signal.signal(s, signal.SIG_DFL if h is None else h)  # None: a handler set outside Python
+
+
+def ignore_stop_signals(_worker_id: int | None = None) -> None:
+    """For child processes that the parent stops (DataLoader workers: `worker_init_fn`). A signal
+    sent to the whole process group (a terminal, systemd) would otherwise kill a worker mid-batch,
+    and training would end in "DataLoader worker killed" instead of at its next step's checkpoint."""
+    for s in SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
+

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from edgeseg.eval.metrics import ConfusionMatrix
 from edgeseg.fileio import write_json, write_text
 from edgeseg.hardware import cpu_has_bf16
 from edgeseg.recipe import ClassWeighting, Optimizer, Recipe, RecipeError, TrainPrecision
+from edgeseg.signals import ignore_stop_signals
 from edgeseg.train.batches import DecodedDataset, EpochBatches
 from edgeseg.train.checkpoint import load_checkpoint, save_checkpoint, save_weights
 from edgeseg.train.ema import weight_ema
@@ -258,7 +258,7 @@ class Trainer:
         workers = self.recipe.train.workers
         return torch.utils.data.DataLoader(self.batches, batch_size=None, shuffle=False, num_workers=workers,
                                            pin_memory=self.cuda, prefetch_factor=2 if workers else None,
-                                           worker_init_fn=_leave_stops_to_the_trainer if workers else None)
+                                           worker_init_fn=ignore_stop_signals if workers else None)
 
     def train_epoch(self, max_steps: int | None = None) -> dict:
         t, d = self.recipe.train, self.recipe.data
@@ -394,13 +394,3 @@ def plot_curves(run_dir: str | Path) -> Path | None:
         ax2.set_ylabel("val mIoU (%)")
     return save_png(fig, run_dir / "curve.png")
 
-
-def _leave_stops_to_the_trainer(_worker_id: int) -> None:
-    """Loader workers ignore stop signals. A SIGTERM or Ctrl-C sent to the whole process group (a
-    terminal, systemd, `kill -- -PGID`) would otherwise kill them mid-batch and end training in
-    "DataLoader worker exited unexpectedly" instead of at a checkpoint; the trainer stops at its
-    next step and shuts them down, and torch ends them if the trainer dies."""
-    from edgeseg.signals import SIGNALS
-
-    for s in SIGNALS:
-        signal.signal(s, signal.SIG_IGN)
