@@ -82,4 +82,3 @@ def ignore_stop_signals(_worker_id: int | None = None) -> None:
     and training would end in "DataLoader worker killed" instead of at its next step's checkpoint."""
     for s in SIGNALS:
         signal.signal(s, signal.SIG_IGN)
-

@@ -24,8 +24,8 @@ from typing import Callable, ContextManager, Sequence
 import numpy as np
 
 from edgeseg._optional import available
-from edgeseg.errors import ArtifactError, EdgesegError, InputError
 from edgeseg.backends.base import BF16_BACKENDS
+from edgeseg.errors import ArtifactError, EdgesegError, InputError
 from edgeseg.eval.timing import time_interleaved
 from edgeseg.manifest import recorded_miou
 from edgeseg.report.table import BenchRow, Skipped

@@ -393,4 +393,3 @@ def plot_curves(run_dir: str | Path) -> Path | None:
         ax2.plot([r["epoch"] for r in ev], [100 * r["val_miou"] for r in ev], "o-", color="tab:orange", label="val mIoU")
         ax2.set_ylabel("val mIoU (%)")
     return save_png(fig, run_dir / "curve.png")
-

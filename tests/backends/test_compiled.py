@@ -48,4 +48,3 @@ def test_bf16_stays_close_to_fp32_where_native():
         got = runner.infer(x)
     assert runner.precision == "bf16"
     np.testing.assert_allclose(got, expected, atol=0.1, rtol=0.05)
-
