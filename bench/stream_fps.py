@@ -1,6 +1,9 @@
 """End-to-end stream fps against engine-only fps, for one model on one back end (run by hand).
 
-    python bench/stream_fps.py [--model enet] [--backend onnxruntime] [--input-size 360x480] [--repeat 3]
+    python bench/stream_fps.py [--model enet] [--backend auto] [--input-size 360x480] [--repeat 3]
+
+Like `edgeseg run`, it asks libgomp for a short spin (edgeseg.openmp) unless GOMP_SPINCOUNT or
+OMP_WAIT_POLICY is set: run it with GOMP_SPINCOUNT=300000 (libgomp's default) to see the long spin.
 
 Engine only: `runner.infer` on one preprocessed frame, back to back after a warm-up. Stream: the
 bundled CamVid clip (480x360) through the threaded pipeline with the overlay drawn and nothing
@@ -14,21 +17,27 @@ import argparse
 import os
 import statistics
 
-from edgeseg.data.palettes import CAMVID_CLASSES, CAMVID_IGNORE
-from edgeseg.export import parse_input_size
-from edgeseg.manifest import Manifest
-from edgeseg.registry import create_model
-from edgeseg.report.bench import engine_latency, with_input_size
-from edgeseg.segmenter import Segmenter
-from edgeseg.stream import Pipeline, open_source
-from edgeseg.stream.sources import DEMO_CLIP, ArraySource
-from edgeseg.weights import WEIGHTS_DIR, pretrained_path
+from edgeseg.openmp import ask_short_spin
+
+ask_short_spin()  # before anything imports torch
+
+import torch  # noqa: E402
+
+from edgeseg.data.palettes import CAMVID_CLASSES, CAMVID_IGNORE  # noqa: E402
+from edgeseg.export import parse_input_size  # noqa: E402
+from edgeseg.manifest import Manifest  # noqa: E402
+from edgeseg.registry import create_model  # noqa: E402
+from edgeseg.report.bench import engine_latency, with_input_size  # noqa: E402
+from edgeseg.segmenter import Segmenter  # noqa: E402
+from edgeseg.stream import Pipeline, open_source  # noqa: E402
+from edgeseg.stream.sources import DEMO_CLIP, ArraySource  # noqa: E402
+from edgeseg.weights import WEIGHTS_DIR, pretrained_path  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="enet")
-    ap.add_argument("--backend", default="onnxruntime")
+    ap.add_argument("--backend", default="auto")
     ap.add_argument("--input-size", default="360x480")
     ap.add_argument("--repeat", type=int, default=3, help="alternate engine and stream runs this many times; medians are reported")
     ap.add_argument("--iters", type=int, default=60)
@@ -60,6 +69,8 @@ def main() -> None:
 
     e = statistics.median(engine)
     print(f"{args.model} {r.name} {r.precision} {r.device}, input {size[0]}x{size[1]}, {weights}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    spin = {k: os.environ[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY") if k in os.environ}
+    print(f"OpenMP {spin or 'defaults'}; stream inference threads {video[-1]['inference_threads']}, engine {torch.get_num_threads()}")
     print(f"engine only            {e:6.1f} fps   (runs: {', '.join(f'{f:.1f}' for f in engine)})")
     for what, runs in (("stream, frames in RAM", memory), ("stream, MP4 decoded  ", video)):
         fps = [s["fps"] for s in runs]

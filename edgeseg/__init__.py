@@ -1,7 +1,16 @@
-"""edgeseg: semantic segmentation from definition to a deployed edge-GPU engine."""
-from edgeseg.registry import create_model, list_models
+"""edgeseg: semantic segmentation from definition to a deployed edge-GPU engine.
 
+Nothing here imports torch until it is used: the CLI's `--help` stays instant, and a command can
+set the OpenMP environment before torch loads (edgeseg.openmp)."""
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in ("create_model", "list_models"):
+        from edgeseg import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module 'edgeseg' has no attribute {name!r}")
 
 
 def load(path, backend: str = "auto", **kw):
