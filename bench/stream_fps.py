@@ -1,6 +1,6 @@
 """End-to-end stream fps against engine-only fps, for one model on one back end (run by hand).
 
-    python bench/stream_fps.py [--model enet] [--backend auto] [--input-size 360x480] [--repeat 3]
+    python bench/stream_fps.py [--model enet] [--backend compiled] [--input-size 360x480] [--repeat 3]
 
 Like `edgeseg run`, it asks libgomp for a short spin (edgeseg.openmp) unless GOMP_SPINCOUNT or
 OMP_WAIT_POLICY is set: run it with GOMP_SPINCOUNT=300000 (libgomp's default) to see the long spin.
@@ -37,7 +37,7 @@ from edgeseg.weights import WEIGHTS_DIR, pretrained_path  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="enet")
-    ap.add_argument("--backend", default="auto")
+    ap.add_argument("--backend", default="compiled", help="compiled: what `edgeseg run` picks on a CPU")
     ap.add_argument("--input-size", default="360x480")
     ap.add_argument("--repeat", type=int, default=3, help="alternate engine and stream runs this many times; medians are reported")
     ap.add_argument("--iters", type=int, default=60)

@@ -61,4 +61,18 @@ def logits_to_classes(logits: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarr
     scores = resize_logits(logits, frame_hw)
     if scores.shape[0] > 256:
         raise InputError(f"{scores.shape[0]} classes do not fit a uint8 class map")
-    return scores.argmax(axis=0).astype(np.uint8)
+    return _argmax_classes(scores)
+
+
+def _argmax_classes(scores: np.ndarray) -> np.ndarray:
+    """`scores.argmax(axis=0)` as uint8, ties to the first class as argmax does, in one pass per class
+    over whole planes: numpy's argmax along a leading axis walks each pixel's C values apart, and
+    takes 8.3 ms against 5.5 on an (11, 360, 480) map (one thread, the stream's postprocessing)."""
+    best = scores[0].copy()
+    out = np.zeros(best.shape, np.uint8)
+    higher = np.empty(best.shape, bool)
+    for c in range(1, scores.shape[0]):
+        np.greater(scores[c], best, out=higher)
+        np.maximum(best, scores[c], out=best)
+        np.putmask(out, higher, c)
+    return out
