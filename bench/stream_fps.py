@@ -2,9 +2,6 @@
 
     python bench/stream_fps.py [--model enet] [--backend compiled] [--input-size 360x480] [--repeat 3]
 
-Like `edgeseg run`, it asks libgomp for a short spin (edgeseg.openmp) unless GOMP_SPINCOUNT or
-OMP_WAIT_POLICY is set: run it with GOMP_SPINCOUNT=300000 (libgomp's default) to see the long spin.
-
 Engine only: `runner.infer` on one preprocessed frame, back to back after a warm-up. Stream: the
 bundled CamVid clip (480x360) through the threaded pipeline with the overlay drawn and nothing
 written, once from frames decoded beforehand (the pipeline alone) and once straight from the MP4
@@ -17,21 +14,17 @@ import argparse
 import os
 import statistics
 
-from edgeseg.openmp import ask_short_spin
+import torch
 
-ask_short_spin()  # before anything imports torch
-
-import torch  # noqa: E402
-
-from edgeseg.data.palettes import CAMVID_CLASSES, CAMVID_IGNORE  # noqa: E402
-from edgeseg.export import parse_input_size  # noqa: E402
-from edgeseg.manifest import Manifest  # noqa: E402
-from edgeseg.registry import create_model  # noqa: E402
-from edgeseg.report.bench import engine_latency, with_input_size  # noqa: E402
-from edgeseg.segmenter import Segmenter  # noqa: E402
-from edgeseg.stream import Pipeline, open_source  # noqa: E402
-from edgeseg.stream.sources import DEMO_CLIP, ArraySource  # noqa: E402
-from edgeseg.weights import WEIGHTS_DIR, pretrained_path  # noqa: E402
+from edgeseg.data.palettes import CAMVID_CLASSES, CAMVID_IGNORE
+from edgeseg.export import parse_input_size
+from edgeseg.manifest import Manifest
+from edgeseg.registry import create_model
+from edgeseg.report.bench import engine_latency, with_input_size
+from edgeseg.segmenter import Segmenter
+from edgeseg.stream import Pipeline, open_source
+from edgeseg.stream.sources import DEMO_CLIP, ArraySource
+from edgeseg.weights import WEIGHTS_DIR, pretrained_path
 
 
 def main() -> None:

@@ -25,10 +25,6 @@ def main(
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when the back end sees one)."),
     out_dir: Path = typer.Option(Path("runs/bench"), help="Folder for bench.csv, bench.json and pareto.png."),
 ) -> None:
-    from edgeseg.openmp import ask_short_spin
-
-    ask_short_spin()  # before torch loads: the stream's stages need the cores the inference threads would spin on
-
     import platform
     import sys
 

@@ -31,10 +31,6 @@ def main(
     retries: int = typer.Option(3, min=0, help="Reconnection attempts for a camera or RTSP stream that stops delivering."),
     crf: bool = typer.Option(False, "--crf", help="Refine each class map with a dense CRF (DeepLab v1/v2 post-processing; about 1 s per 480x360 frame on a CPU)."),
 ) -> None:
-    from edgeseg.openmp import ask_short_spin
-
-    ask_short_spin()  # before torch loads: the stream's stages need the cores the inference threads would spin on
-
     import time
     from contextlib import ExitStack
 

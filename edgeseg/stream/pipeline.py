@@ -38,24 +38,19 @@ TORCH_RUNNERS = ("torch", "torchscript", "compiled")  # run in torch's intra-op 
 
 @contextlib.contextmanager
 def _one_core_for_the_other_stages(runner) -> Iterator[int | None]:
-    """Where torch's OpenMP threads spin long after each parallel region (libgomp's default), run
-    a torch-family CPU runner on one thread fewer for the stream's duration, so capture, pre- and
-    postprocessing keep a core; where they spin short (edgeseg.openmp, which `edgeseg run` sets),
-    keep every thread. Measured on 2 cores (compiled ENet, bench/README.md): one thread fewer
-    streams at about 60 % of engine fps, both threads at 25 % with the long spin and 87-97 % with
-    the short one. Other back ends own their pools (ONNX Runtime's does not spin). Inductor builds
-    its kernels for one thread count, so a compiled runner compiles for the stream's in `_warm_up`.
-    Yields the stream's inference thread count, None for back ends that own their pools."""
+    """Run a torch-family CPU runner on one thread fewer for the stream's duration, so capture,
+    pre- and postprocessing keep a core: measured on 2 cores (ENet, torch.compile), the stream
+    went from 12-16 fps with 2 inference threads to 19-21 fps with 1, its engine alone being 30 and
+    17 fps. Other back ends own their pools (ONNX Runtime's does not spin). Inductor builds its
+    kernels for one thread count, so a compiled runner compiles for the stream's in `_warm_up`.
+    Yields the thread count, None where it left them alone."""
     if runner.device != "cpu" or runner.name not in TORCH_RUNNERS:
         yield None
         return
     import torch
 
-    from edgeseg.openmp import spins_short
-
     before = torch.get_num_threads()
-    if not spins_short():
-        torch.set_num_threads(max(1, before - 1))
+    torch.set_num_threads(max(1, before - 1))
     try:
         yield torch.get_num_threads()
     finally:

@@ -1,6 +1,5 @@
 """During a stream a torch-family CPU runner gets one thread fewer (a core stays free for the
-other stages) unless OpenMP threads spin short (edgeseg.openmp), and the process's thread count
-comes back afterwards."""
+other stages), and the process's thread count comes back afterwards."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -9,13 +8,6 @@ import pytest
 import torch
 
 from edgeseg.stream.pipeline import _one_core_for_the_other_stages
-
-
-@pytest.fixture(autouse=True)
-def long_spin(monkeypatch):
-    """libgomp's default: no setting in the environment."""
-    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
 
 
 @pytest.fixture
@@ -31,13 +23,6 @@ def test_torch_runners_leave_a_core_and_get_it_back(three_threads, name):
     with _one_core_for_the_other_stages(SimpleNamespace(name=name, device="cpu")) as n:
         assert n == torch.get_num_threads() == 2
     assert torch.get_num_threads() == 3
-
-
-@pytest.mark.parametrize("setting", [("GOMP_SPINCOUNT", "1000"), ("GOMP_SPINCOUNT", "10000"), ("OMP_WAIT_POLICY", "passive")])
-def test_short_spin_keeps_every_thread(three_threads, monkeypatch, setting):
-    monkeypatch.setenv(*setting)
-    with _one_core_for_the_other_stages(SimpleNamespace(name="compiled", device="cpu")) as n:
-        assert n == torch.get_num_threads() == 3
 
 
 @pytest.mark.parametrize("runner", [SimpleNamespace(name="onnxruntime", device="cpu"), SimpleNamespace(name="torch", device="cuda")])
