@@ -161,13 +161,13 @@ def test_postprocess_upsamples_logits_then_argmaxes():
 def test_class_map_equals_numpy_argmax_ties_included():
     rng = np.random.default_rng(3)
     logits = rng.standard_normal((1, 11, 9, 13)).astype(np.float32)
-    logits[0, 7, :4] = logits[0, 2, :4]  # ties: the first class wins, as in argmax
+    logits[0, 2, :4] = logits[0, 7, :4] = 5.0  # a tie at the top: the first class wins, as in argmax
     logits[0, :, 5] = 0.0  # an all-equal row is class 0
     channels_last = np.ascontiguousarray(logits.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # the compiled back end's layout
     for scores in (logits, channels_last):
         out = logits_to_classes(scores, (9, 13))
         np.testing.assert_array_equal(out, logits[0].argmax(axis=0))
-        assert (out[5] == 0).all() and out.dtype == np.uint8
+        assert (out[:4] == 2).all() and (out[5] == 0).all() and out.dtype == np.uint8
 
 
 def test_crf_option_refines_the_class_map_with_the_frame(seg):
