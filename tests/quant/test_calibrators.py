@@ -98,3 +98,44 @@ def test_methods_are_typed_values_named_once():
         Method(Kind.ENTROPY, 99.9)
     with pytest.raises(InputError, match="percentile"):
         methods_for("percentile", 0)
+
+
+def _entropy_amax_by_loop(s, levels=128, start=128):
+    """The entropy calibrator as the module docstring states it, one candidate at a time."""
+    n = int(np.flatnonzero(s.hist)[-1]) + 1
+    hist = s.hist[:n].astype(np.float64)
+    hist[0] = hist[1]
+    best_i, best_kl = n, np.inf
+    for i in range(start, n + 1):
+        p = hist[:i].copy()
+        p[i - 1] += hist[i:].sum()
+        nonzero = p > 0
+        bounds = (np.arange(levels + 1) * i) // levels
+        level_of_bin = np.repeat(np.arange(levels), np.diff(bounds))
+        merged = np.add.reduceat(hist[:i], bounds[:-1])
+        spread = np.add.reduceat(nonzero.astype(np.float64), bounds[:-1])
+        q = np.where(nonzero, merged[level_of_bin] / np.maximum(spread[level_of_bin], 1), 0.0)
+        if np.any(q[nonzero] == 0):
+            continue
+        p_n, q_n = p[nonzero] / p.sum(), q[nonzero] / q.sum()
+        kl = float(np.sum(p_n * np.log(p_n / q_n)))
+        if kl < best_kl:
+            best_i, best_kl = i, kl
+    return min((best_i + 0.5) * s.width, s.amax)
+
+
+@pytest.mark.parametrize("shape", ["gaussian", "relu", "cauchy", "outliers", "few-samples"])
+def test_entropy_picks_what_a_loop_over_candidates_picks(shape):
+    rng = np.random.default_rng(["gaussian", "relu", "cauchy", "outliers", "few-samples"].index(shape))
+    for _ in range(6):
+        x = {
+            "gaussian": lambda: rng.standard_normal(100_000) * rng.uniform(0.5, 3),
+            "relu": lambda: np.maximum(rng.standard_normal(100_000), 0),
+            "cauchy": lambda: rng.standard_cauchy(50_000),  # long tails: exact ties between candidates
+            "outliers": lambda: np.concatenate([rng.standard_normal(5000), rng.uniform(-40, 40, 20)]),
+            "few-samples": lambda: rng.exponential(1.0, int(rng.integers(300, 3000))),
+        }[shape]()
+        s = stats_of(x.astype(np.float32))
+        if rng.random() < 0.5:  # a wider second batch halves the resolution, as calibration does
+            s.update((x * 2.5).astype(np.float32))
+        assert entropy_amax(s) == _entropy_amax_by_loop(s)
