@@ -1,4 +1,5 @@
 import _thread
+import signal
 import threading
 import tracemalloc
 
@@ -106,7 +107,16 @@ def test_failing_stage_stops_the_stream_and_still_closes_the_output(tmp_path):
     assert _no_pipeline_threads()
 
 
-def test_ctrl_c_shuts_down_cleanly(tmp_path):
+@pytest.fixture
+def python_sigint():
+    """Python's own SIGINT handler, whatever the test run inherited: a shell starts a background
+    job with SIGINT ignored, and then `_thread.interrupt_main()` does nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_shuts_down_cleanly(tmp_path, python_sigint):
     """KeyboardInterrupt arrives in the main thread (as from Ctrl-C) while the stream runs."""
     seg = tiny_segmenter(infer_delay=0.01)  # 200 frames take > 2 s
 
