@@ -13,7 +13,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'edgeseg' has no attribute {name!r}")
 
 
-def load(path, backend: str = "auto", **kw):
+def load(path, backend="auto", **kw):  # backend: an edgeseg.backend_names.Backend or its name
     """Load an artifact (weights, TorchScript, ONNX or engine folder) as a `Segmenter`."""
     from edgeseg.segmenter import Segmenter
 

@@ -10,9 +10,11 @@ import platform
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from edgeseg.backend_names import Backend
 from edgeseg.errors import ArtifactError
 from edgeseg.fileio import sha256, write_json
 from edgeseg.layers.unpool import UnpoolForm
+from edgeseg.precision import Precision
 
 SCHEMA = 1
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -32,7 +34,7 @@ class Manifest:
     std: tuple[float, float, float] = IMAGENET_STD
     ignore_index: int | None = None
     dynamic: bool = False
-    precision: str = "fp32"
+    precision: Precision = Precision.FP32
     unpool: UnpoolForm | None = None  # for models that unpool
     opset: int | None = None
     sha256: dict[str, str] = field(default_factory=dict)  # file name -> hex digest
@@ -40,6 +42,9 @@ class Manifest:
     metrics: dict = field(default_factory=dict)  # e.g. {"val_miou": 0.55, "fps": {...}}
     extra: dict = field(default_factory=dict)
     schema: int = SCHEMA
+
+    def __post_init__(self) -> None:
+        self.precision = Precision.of(self.precision, "precision")
 
     @staticmethod
     def path_for(artifact: str | Path) -> Path:
@@ -61,6 +66,7 @@ class Manifest:
             raw["input_size"] = tuple(raw["input_size"])
             raw["mean"], raw["std"] = tuple(raw["mean"]), tuple(raw["std"])
             raw["unpool"] = UnpoolForm(raw["unpool"]) if raw.get("unpool") else None
+            raw["precision"] = Precision(raw.get("precision", Precision.FP32))
             known = set(cls.__dataclass_fields__)
             unknown = set(raw) - known
             if unknown:
@@ -111,6 +117,11 @@ class RecordedMiou:
         return f"manifest: {self.validation}"
 
 
+def measurement_key(backend: Backend, precision: Precision) -> str:
+    """Where a build folder's metrics hold one artifact's figures: "onnxruntime-int8"."""
+    return f"{backend}-{precision}"
+
+
 def recorded_miou(manifest: Manifest) -> RecordedMiou | None:
     """The mIoU measured on this artifact itself, or None where none is recorded.
 
@@ -121,7 +132,7 @@ def recorded_miou(manifest: Manifest) -> RecordedMiou | None:
     m = manifest.metrics
     measured = m.get("miou")
     if isinstance(measured, dict):
-        key = f"{'tensorrt' if manifest.format == 'tensorrt' else 'onnxruntime'}-{manifest.precision}"
+        key = measurement_key(Backend.TENSORRT if manifest.format == "tensorrt" else Backend.ONNXRUNTIME, manifest.precision)
         on = m.get("measured_on") or {}
         if isinstance(measured.get(key), (int, float)):
             return RecordedMiou(float(measured[key]), f"{on.get('split', 'a split')} of {on.get('data', 'the build data')} ({on.get('images', '?')} images)")

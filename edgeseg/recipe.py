@@ -48,7 +48,8 @@ class ClassWeighting(str, Enum):
 
 
 class TrainPrecision(str, Enum):
-    """`auto`: bf16 autocast on a CPU that computes bf16 natively, fp16 on CUDA, else fp32."""
+    """What a recipe asks for: `auto` (bf16 autocast on a CPU that computes bf16 natively, fp16 on
+    CUDA, else fp32) or one of those; the trainer resolves it to an edgeseg.precision.Precision."""
 
     AUTO = "auto"
     FP32 = "fp32"

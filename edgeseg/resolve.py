@@ -15,6 +15,7 @@ import torch.nn as nn
 
 from edgeseg.errors import InputError
 from edgeseg.manifest import DEFAULT_NUM_CLASSES, Manifest, default_manifest, recipe_manifest
+from edgeseg.precision import Precision
 
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth")
 DEFAULT_TAG = "camvid"
@@ -76,9 +77,9 @@ def resolve_model(source: str | Path, weights: str | Path | None = None, pretrai
     extra = {**base.extra, "weights": weights.name if weights is not None else RANDOM}
     if recipe is not None:
         extra["recipe"] = recipe.name
-    if base.precision != "fp32":  # how the file stores them (fp16-storage): the model loads, runs and exports in fp32
+    if base.precision is not Precision.FP32:  # how the file stores them (fp16-storage): the model loads, runs and exports in fp32
         extra["weights_precision"] = base.precision
-    return ModelSource(name, dataclasses.replace(base, precision="fp32", extra=extra), weights, recipe)
+    return ModelSource(name, dataclasses.replace(base, precision=Precision.FP32, extra=extra), weights, recipe)
 
 
 def _name_and_recipe(source: str | Path):

@@ -12,10 +12,12 @@ from pathlib import Path
 import numpy as np
 import torch.nn as nn
 
+from edgeseg.backend_names import Backend
 from edgeseg.backends import Runner, open_runner, resolve_artifact
 from edgeseg.data.palettes import palette_for
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.manifest import Manifest
+from edgeseg.precision import Precision
 from edgeseg.preprocess import frame_to_input, logits_to_classes, resize_logits
 
 
@@ -30,7 +32,8 @@ class Segmenter:
         self.palette = palette_for(self.classes)
 
     @classmethod
-    def load(cls, source: str | Path, backend: str = "auto", device: str | None = None, precision: str | None = None) -> "Segmenter":
+    def load(cls, source: str | Path, backend: Backend | str = Backend.AUTO, device: str | None = None,
+             precision: Precision | str | None = None) -> "Segmenter":
         """`source`: an artifact path (file with its .json manifest, or a folder with manifest.json)
         or a registered model name, meaning that model with the weights shipped in the package.
         `precision` 'bf16' runs weights or an FP32 ONNX in bf16 (compiled or openvino, CPUs with native bf16)."""
@@ -38,8 +41,8 @@ class Segmenter:
         return cls(open_runner(file, backend, device, manifest=manifest, precision=precision), manifest)
 
     @classmethod
-    def from_model(cls, model: nn.Module, manifest: Manifest, backend: str = "torch", device: str | None = None,
-                   precision: str | None = None) -> "Segmenter":
+    def from_model(cls, model: nn.Module, manifest: Manifest, backend: Backend | str = Backend.TORCH, device: str | None = None,
+                   precision: Precision | str | None = None) -> "Segmenter":
         """Wrap an in-memory model (e.g. straight out of training) described by `manifest`."""
         return cls(open_runner(model, backend, device, manifest=manifest, precision=precision), manifest)
 

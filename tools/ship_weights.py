@@ -23,6 +23,7 @@ import torch
 from edgeseg.data.splits import open_split, recipe_splits
 from edgeseg.fileio import write_text
 from edgeseg.manifest import Manifest
+from edgeseg.precision import Precision
 from edgeseg.recipe import recipe_from_dict
 from edgeseg.registry import create_model
 from edgeseg.train.checkpoint import load_weights, save_weights
@@ -56,7 +57,7 @@ def main() -> None:
     save_weights(out, half if use_half else model, half=use_half)
     manifest.sha256 = {}
     manifest.record_hash(out)
-    manifest.precision = "fp16-storage" if use_half else "fp32"
+    manifest.precision = Precision.FP16_STORAGE if use_half else Precision.FP32
     manifest.metrics.update(val_miou=fp16 if use_half else fp32, val_miou_fp32=fp32, val_miou_fp16=fp16)
     manifest.extra.update(recipe=recipe.name, licence="CamVid is CC BY-NC 4.0: these weights are for research use only")
     manifest.save(out)

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import torch.nn as nn
 
+from edgeseg.backend_names import BACKENDS, BF16_BACKENDS, Backend
 from edgeseg.backends.auto import choose_cpu
-from edgeseg.backends.base import BACKENDS, BF16_BACKENDS, Runner, RunnerBase
+from edgeseg.backends.base import Runner, RunnerBase
 from edgeseg.errors import ArtifactError, InputError
+from edgeseg.layers.unpool import UnpoolForm
 from edgeseg.manifest import Manifest
+from edgeseg.precision import Precision
 
 # manifest format -> file suffixes an artifact of that format may have
 FORMAT_SUFFIXES = {
@@ -58,10 +61,10 @@ def resolve_artifact(path: str | Path) -> tuple[Manifest, Path]:
 
 def open_runner(
     artifact_or_model: str | Path | nn.Module,
-    backend: str = "auto",
+    backend: Backend | str = Backend.AUTO,
     device: str | None = None,
     manifest: Manifest | None = None,
-    precision: str | None = None,
+    precision: Precision | str | None = None,
 ) -> Runner:
     """A runner for an artifact path or an in-memory model.
 
@@ -71,8 +74,8 @@ def open_runner(
     `precision` 'bf16' runs weights (compiled, openvino) or an FP32 ONNX graph (openvino) in bf16,
     on CPUs with native bf16 only.
     """
-    if backend not in ("auto", *BACKENDS):
-        raise InputError(f"unknown back end {backend!r}; choose auto, {', '.join(BACKENDS)}")
+    backend = Backend.of(backend, "backend")
+    precision = None if precision is None else Precision.of(precision, "precision")
     if isinstance(artifact_or_model, nn.Module):
         return _model_runner(artifact_or_model, backend, device, manifest, precision)
     if manifest is None:
@@ -80,45 +83,46 @@ def open_runner(
     else:
         file = Path(artifact_or_model)
     fmt = manifest.format
-    if precision not in (None, manifest.precision) and fmt != "weights" and not (fmt == "onnx" and precision == "bf16" and backend in ("auto", "openvino")):
-        raise InputError(f"precision={precision!r}: a {manifest.precision} {fmt} artifact runs as it was exported (bf16 runs weights, or an FP32 ONNX on openvino)")
-    if backend == "auto" and fmt != "tensorrt" and _on_cpu(device):
+    bf16_onnx = fmt == "onnx" and precision is Precision.BF16 and backend in (Backend.AUTO, Backend.OPENVINO)
+    if precision not in (None, manifest.precision) and fmt != "weights" and not bf16_onnx:
+        raise InputError(f"precision='{precision}': a {manifest.precision} {fmt} artifact runs as it was exported (bf16 runs weights, or an FP32 ONNX on openvino)")
+    if backend is Backend.AUTO and fmt != "tensorrt" and _on_cpu(device):
         # weights compute in fp32 whatever their storage (the bundled ones are "fp16-storage")
-        computed = precision or ("fp32" if fmt == "weights" else manifest.precision)
+        computed = precision or (Precision.FP32 if fmt == "weights" else manifest.precision)
         uint8 = manifest.extra.get("quantization", {}).get("activations") == "uint8"
         choice = choose_cpu(fmt, computed, manifest.unpool, uint8)
         runner = open_runner(file, choice.backend, "cpu", manifest, precision)
         runner.selection = choice.line()
         return runner
-    if fmt == "tensorrt" or backend == "tensorrt":
+    if fmt == "tensorrt" or backend is Backend.TENSORRT:
         return _tensorrt_runner(file, manifest, device)
-    if backend == "auto" and device in (None, "cuda") and fmt in ("torchscript", "weights") and _gpu_without_tensorrt():
+    if backend is Backend.AUTO and device in (None, "cuda") and fmt in ("torchscript", "weights") and _gpu_without_tensorrt():
         from edgeseg.backends.cuda_graph import CudaGraphRunner
 
         if fmt == "weights":
             from edgeseg.backends.torch_backend import model_from_weights
 
-            return CudaGraphRunner(model_from_weights(file, manifest), precision="fp16")
-        return CudaGraphRunner(file, precision="fp16")
+            return CudaGraphRunner(model_from_weights(file, manifest), precision=Precision.FP16)
+        return CudaGraphRunner(file, precision=Precision.FP16)
     if fmt == "weights":
         from edgeseg.backends.torch_backend import model_from_weights
 
         return _model_runner(model_from_weights(file, manifest), backend, device, manifest, precision)
-    if fmt == "pt2" and backend in ("auto", "aoti"):
+    if fmt == "pt2" and backend in (Backend.AUTO, Backend.AOTI):
         from edgeseg.backends.aoti_backend import AOTIRunner
 
         if device == "cuda":
             raise InputError("this .pt2 package was compiled for the CPU; use device='cpu'")
         return AOTIRunner(file, manifest.input_size)
-    if fmt == "onnx" and backend == "openvino":
+    if fmt == "onnx" and backend is Backend.OPENVINO:
         from edgeseg.backends.openvino_backend import OpenVinoRunner
 
-        return OpenVinoRunner(file, device, precision=precision if precision and manifest.precision == "fp32" else manifest.precision)
-    if fmt == "torchscript" and backend in ("auto", "torch", "torchscript"):
+        return OpenVinoRunner(file, device, precision=precision if precision and manifest.precision is Precision.FP32 else manifest.precision)
+    if fmt == "torchscript" and backend in (Backend.AUTO, Backend.TORCH, Backend.TORCHSCRIPT):
         from edgeseg.backends.torchscript_backend import TorchScriptRunner
 
         return TorchScriptRunner(file, device)
-    if fmt == "onnx" and backend in ("auto", "onnxruntime"):
+    if fmt == "onnx" and backend in (Backend.AUTO, Backend.ONNXRUNTIME):
         from edgeseg.backends.onnxruntime_backend import OnnxRuntimeRunner
 
         return OnnxRuntimeRunner(file, device, precision=manifest.precision)
@@ -142,41 +146,41 @@ def _gpu_without_tensorrt() -> bool:
     return tensorrt_unavailable() is not None
 
 
-def _model_runner(model: nn.Module, backend: str, device: str | None, manifest: Manifest | None, precision: str | None = None) -> Runner:
+def _model_runner(model: nn.Module, backend: Backend, device: str | None, manifest: Manifest | None, precision: Precision | None = None) -> Runner:
     import torch
 
     from edgeseg.backends.torch_backend import TorchRunner
     from edgeseg.backends.torchscript_backend import TorchScriptRunner
 
     scripted = isinstance(model, torch.jit.ScriptModule)
-    if precision not in (None, "fp32") and backend not in BF16_BACKENDS:
-        raise InputError(f"precision={precision!r} runs a model's weights on the {' or '.join(BF16_BACKENDS)} back end, not on {backend}")
-    if backend == "torch" or (backend == "auto" and not scripted):
+    if precision not in (None, Precision.FP32) and backend not in BF16_BACKENDS:
+        raise InputError(f"precision='{precision}' runs a model's weights on the {' or '.join(BF16_BACKENDS)} back end, not on {backend}")
+    if backend is Backend.TORCH or (backend is Backend.AUTO and not scripted):
         return TorchRunner(model, device)
-    if backend in ("auto", "torchscript"):
+    if backend in (Backend.AUTO, Backend.TORCHSCRIPT):
         if not scripted:
             from edgeseg.export.torchscript import to_torchscript
 
             model = to_torchscript(model, manifest.input_size if manifest else None)[0]
         return TorchScriptRunner(model, device)
-    if backend in ("onnxruntime", "openvino") and manifest is None:
+    if backend in (Backend.ONNXRUNTIME, Backend.OPENVINO) and manifest is None:
         raise InputError(f"running an in-memory model on {backend} needs its manifest (for the input size)")
-    if backend == "compiled":
+    if backend is Backend.COMPILED:
         from edgeseg.backends.compiled_backend import CompiledRunner
 
-        return CompiledRunner(model, device, precision=precision or "fp32")
-    if backend == "onnxruntime":
+        return CompiledRunner(model, device, precision=precision or Precision.FP32)
+    if backend is Backend.ONNXRUNTIME:
         from edgeseg.backends.onnxruntime_backend import OnnxRuntimeRunner
         from edgeseg.export.onnx import onnx_bytes
 
         return OnnxRuntimeRunner(onnx_bytes(model, manifest.input_size), device)
-    if backend == "openvino":
+    if backend is Backend.OPENVINO:
         from edgeseg.backends.openvino_backend import OpenVinoRunner
         from edgeseg.export.onnx import onnx_bytes
         from edgeseg.export.rewrite import optimize_onnx
 
         # OpenVINO reads no MaxUnpool: the decomposed form
-        return OpenVinoRunner(optimize_onnx(onnx_bytes(model, manifest.input_size, unpool="decomposed")), device, precision=precision or "fp32")
+        return OpenVinoRunner(optimize_onnx(onnx_bytes(model, manifest.input_size, unpool=UnpoolForm.DECOMPOSED)), device, precision=precision or Precision.FP32)
     raise InputError(f"an in-memory model cannot run on the {backend} back end; build an engine first with `edgeseg build`")
 
 
@@ -190,4 +194,4 @@ def _tensorrt_runner(file: Path, manifest: Manifest, device: str | None) -> Runn
     return TensorRTRunner(file, manifest)  # checks TensorRT version and GPU against the manifest
 
 
-__all__ = ["BACKENDS", "FORMAT_SUFFIXES", "Runner", "RunnerBase", "open_runner", "resolve_artifact"]
+__all__ = ["BACKENDS", "FORMAT_SUFFIXES", "Backend", "Runner", "RunnerBase", "open_runner", "resolve_artifact"]

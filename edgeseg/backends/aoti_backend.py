@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from edgeseg.backend_names import Backend
 from edgeseg.backends.base import RunnerBase, check_input
 from edgeseg.errors import ArtifactError, InputError
 
@@ -13,7 +14,7 @@ from edgeseg.errors import ArtifactError, InputError
 class AOTIRunner(RunnerBase):
     """One loaded AOTInductor package; it takes exactly the input shape it was compiled for."""
 
-    name = "aoti"
+    name = Backend.AOTI
 
     def __init__(self, path: str | Path, input_size: tuple[int, int], batch: int = 1) -> None:
         path = Path(path)

@@ -10,54 +10,59 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgeseg._optional import available
+from edgeseg.backend_names import Backend
 from edgeseg.errors import InputError
+from edgeseg.layers.unpool import UnpoolForm
+from edgeseg.precision import Precision
 
+B, P = Backend, Precision
 # (artifact format, precision) -> CPU back ends, fastest first as measured (bench/results/cpu-paths.json)
-CPU_ORDER: dict[tuple[str, str], tuple[str, ...]] = {
-    ("weights", "fp32"): ("compiled", "onnxruntime", "openvino", "torch"),
-    ("weights", "bf16"): ("compiled", "openvino"),
-    ("onnx", "bf16"): ("openvino",),
-    ("pt2", "fp32"): ("aoti",),
-    ("torchscript", "fp32"): ("torchscript",),
-    ("onnx", "fp32"): ("openvino", "onnxruntime"),
-    ("onnx", "int8"): ("openvino", "onnxruntime"),
+CPU_ORDER: dict[tuple[str, Precision], tuple[Backend, ...]] = {
+    ("weights", P.FP32): (B.COMPILED, B.ONNXRUNTIME, B.OPENVINO, B.TORCH),
+    ("weights", P.BF16): (B.COMPILED, B.OPENVINO),
+    ("onnx", P.BF16): (B.OPENVINO,),
+    ("pt2", P.FP32): (B.AOTI,),
+    ("torchscript", P.FP32): (B.TORCHSCRIPT,),
+    ("onnx", P.FP32): (B.OPENVINO, B.ONNXRUNTIME),
+    ("onnx", P.INT8): (B.OPENVINO, B.ONNXRUNTIME),
 }
-_CPU_FALLBACK = {"weights": "torch", "torchscript": "torchscript", "pt2": "aoti", "onnx": "onnxruntime"}
+_CPU_FALLBACK = {"weights": B.TORCH, "torchscript": B.TORCHSCRIPT, "pt2": B.AOTI, "onnx": B.ONNXRUNTIME}
 
 
 @dataclass(frozen=True)
 class Choice:
-    backend: str
+    backend: Backend
     reason: str
 
     def line(self) -> str:
         return f"backend auto -> {self.backend}: {self.reason}"
 
 
-def why_not_on_cpu(backend: str, unpool: str | None = None, uint8_activations: bool = False) -> str | None:
+def why_not_on_cpu(backend: Backend, unpool: UnpoolForm | None = None, uint8_activations: bool = False) -> str | None:
     """Why `backend` cannot run on this CPU (for a graph with that `unpool` form and activation
     type), or None when it can."""
-    if backend == "openvino" and unpool == "native":
+    if backend == B.OPENVINO and unpool == UnpoolForm.NATIVE:
         return "OpenVINO reads no ONNX MaxUnpool (this graph has the native unpool form)"
-    if backend == "openvino" and uint8_activations:
+    if backend == B.OPENVINO and uint8_activations:
         return "OpenVINO crashes on the CPU-only uint8 Q/DQ form (it runs model.int8.onnx)"
-    if backend == "compiled":
+    if backend == B.COMPILED:
         from edgeseg.hardware import cxx_compiler
 
         return None if cxx_compiler() else "no C++ compiler for inductor"
-    if backend in ("openvino", "onnxruntime"):
+    if backend in (B.OPENVINO, B.ONNXRUNTIME):
         return None if available(backend) else f"{backend} is not installed"
     return None
 
 
-def choose_cpu(fmt: str, precision: str, unpool: str | None = None, uint8_activations: bool = False) -> Choice:
+def choose_cpu(fmt: str, precision: Precision | str, unpool: UnpoolForm | None = None, uint8_activations: bool = False) -> Choice:
     """The measured-fastest back end for a `fmt` artifact at `precision` that can run on this CPU."""
-    if precision == "bf16":
+    precision = Precision.of(precision, "precision")
+    if precision is P.BF16:
         from edgeseg.hardware import bf16_unsupported_reason
 
         if why := bf16_unsupported_reason():
             raise InputError(f"precision='bf16': {why}")
-    order = CPU_ORDER.get((fmt, precision), (_CPU_FALLBACK.get(fmt, "torch"),))
+    order = CPU_ORDER.get((fmt, precision), (_CPU_FALLBACK.get(fmt, B.TORCH),))
     skipped = []
     for backend in order:
         why = why_not_on_cpu(backend, unpool, uint8_activations)

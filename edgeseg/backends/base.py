@@ -9,16 +9,15 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from edgeseg.backend_names import Backend
 from edgeseg.errors import InputError
-
-BACKENDS = ("torch", "torchscript", "onnxruntime", "tensorrt", "compiled", "aoti", "openvino")
-BF16_BACKENDS = ("compiled", "openvino")  # the back ends that run a model's weights in bf16
+from edgeseg.precision import Precision
 
 
 @runtime_checkable
 class Runner(Protocol):
-    name: str  # one of BACKENDS
-    precision: str  # fp32 | fp16 | bf16 | int8
+    name: Backend  # never Backend.AUTO
+    precision: Precision
     device: str  # cpu | cuda
 
     def infer(self, x: np.ndarray) -> np.ndarray:
@@ -35,8 +34,8 @@ class Runner(Protocol):
 class RunnerBase:
     """Context-manager plumbing and the input check shared by the back ends."""
 
-    name = ""
-    precision = "fp32"
+    name: Backend
+    precision = Precision.FP32
     device = "cpu"
     detail = ""  # one line on how it runs (e.g. a compile's cost); empty when there is nothing to add
     selection = ""  # with backend='auto': which back end was taken and why, in one line
@@ -51,7 +50,7 @@ class RunnerBase:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, precision={self.precision!r}, device={self.device!r})"
+        return f"{type(self).__name__}(name='{self.name}', precision='{self.precision}', device={self.device!r})"
 
 
 def check_input(x: object) -> np.ndarray:

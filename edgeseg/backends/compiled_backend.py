@@ -18,11 +18,13 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from edgeseg.backend_names import Backend
 from edgeseg.backends.base import RunnerBase, check_input
 from edgeseg.backends.torch_backend import resolve_device
 from edgeseg.errors import InputError, MissingDependencyError
+from edgeseg.precision import Precision
 
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = (Precision.FP32, Precision.BF16)
 
 
 def inductor_cache_dir() -> str:
@@ -34,20 +36,19 @@ def inductor_cache_dir() -> str:
 class CompiledRunner(RunnerBase):
     """`model` compiled by inductor on its first call (an input of another shape compiles again)."""
 
-    name = "compiled"
+    name = Backend.COMPILED
 
-    def __init__(self, model: nn.Module, device: str | None = None, precision: str = "fp32", channels_last: bool = True) -> None:
+    def __init__(self, model: nn.Module, device: str | None = None, precision: Precision | str = Precision.FP32, channels_last: bool = True) -> None:
         if isinstance(model, torch.jit.ScriptModule):
             raise InputError("the compiled back end compiles a model's weights, not TorchScript; pass the .safetensors artifact")
-        if precision not in PRECISIONS:
-            raise InputError(f"precision must be one of {', '.join(PRECISIONS)} on the compiled back end, got {precision!r}")
+        precision = Precision.of(precision, "precision", PRECISIONS)
         self.device = resolve_device(device)
         if self.device == "cpu":
             from edgeseg.hardware import bf16_unsupported_reason, cxx_compiler
 
             if cxx_compiler() is None:
                 raise MissingDependencyError("torch.compile builds C++ kernels on the CPU and no C++ compiler was found: install g++ (apt install g++)")
-            if precision == "bf16" and (why := bf16_unsupported_reason()):
+            if precision is Precision.BF16 and (why := bf16_unsupported_reason()):
                 raise InputError(f"precision='bf16': {why}")
         self.precision = precision
         self.channels_last = channels_last
@@ -63,7 +64,7 @@ class CompiledRunner(RunnerBase):
         return f"inductor, freezing{layout}, {self.precision}: {done} (cached in {inductor_cache_dir()})"
 
     def _autocast(self):
-        if self.precision == "bf16":
+        if self.precision is Precision.BF16:
             return torch.autocast(self.device, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 

@@ -12,10 +12,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from edgeseg.backend_names import Backend
 from edgeseg.backends.base import RunnerBase, check_input
 from edgeseg.errors import InputError
+from edgeseg.precision import Precision
 
-PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16}
+PRECISIONS = {Precision.FP32: torch.float32, Precision.FP16: torch.float16}
 
 
 class CudaGraphRunner(RunnerBase):
@@ -23,17 +25,16 @@ class CudaGraphRunner(RunnerBase):
 
     device = "cuda"
 
-    def __init__(self, source: nn.Module | str | Path, precision: str = "fp16", channels_last: bool = True,
+    def __init__(self, source: nn.Module | str | Path, precision: Precision | str = Precision.FP16, channels_last: bool = True,
                  cuda_graph: bool = True, warmup: int = 3) -> None:
         if not torch.cuda.is_available():
             raise InputError("the CUDA-graph back end needs a CUDA GPU and torch sees none; use the torch or onnxruntime back end")
-        if precision not in PRECISIONS:
-            raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        precision = Precision.of(precision, "precision", tuple(PRECISIONS))
         if isinstance(source, (str, Path)):
             from edgeseg.backends.torchscript_backend import load_torchscript
 
             source = load_torchscript(source, "cuda")
-        self.name = "torchscript" if isinstance(source, torch.jit.ScriptModule) else "torch"
+        self.name = Backend.TORCHSCRIPT if isinstance(source, torch.jit.ScriptModule) else Backend.TORCH
         self.precision, self.dtype = precision, PRECISIONS[precision]
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.model = source.eval().to("cuda", dtype=self.dtype).to(memory_format=self.memory_format)

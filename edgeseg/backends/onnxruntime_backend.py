@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from edgeseg._optional import require
+from edgeseg.backend_names import Backend
 from edgeseg.backends.base import RunnerBase, check_input
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.export.rewrite import prelu_as_relu
+from edgeseg.precision import Precision
 
 # `optimization` value -> onnxruntime.GraphOptimizationLevel member
 OPTIMIZATION_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
@@ -30,7 +32,7 @@ class OnnxRuntimeRunner(RunnerBase):
     `rewrite_prelu` applies the PRelu rewrite above (CPU only).
     """
 
-    name = "onnxruntime"
+    name = Backend.ONNXRUNTIME
 
     def __init__(
         self,
@@ -38,7 +40,7 @@ class OnnxRuntimeRunner(RunnerBase):
         device: str | None = None,
         threads: int | None = None,
         optimization: str = "all",
-        precision: str = "fp32",
+        precision: Precision | str = Precision.FP32,
         rewrite_prelu: bool = True,
     ) -> None:
         ort = require("onnxruntime", "running .onnx artifacts")
@@ -50,7 +52,7 @@ class OnnxRuntimeRunner(RunnerBase):
         self.device = device or ("cuda" if has_cuda else "cpu")
         if optimization not in OPTIMIZATION_LEVELS:
             raise InputError(f"`optimization` must be one of {', '.join(OPTIMIZATION_LEVELS)}, got {optimization!r}")
-        self.precision = precision
+        self.precision = Precision.of(precision, "precision")
 
         opts = ort.SessionOptions()
         opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, OPTIMIZATION_LEVELS[optimization])

@@ -17,32 +17,33 @@ from pathlib import Path
 import numpy as np
 
 from edgeseg._optional import require
+from edgeseg.backend_names import Backend
 from edgeseg.backends.base import RunnerBase, check_input
 from edgeseg.errors import ArtifactError, InputError
+from edgeseg.precision import Precision
 
-PRECISIONS = ("fp32", "bf16", "int8")  # int8: the graph's own Q/DQ; its float layers stay f32
+PRECISIONS = (Precision.FP32, Precision.BF16, Precision.INT8)  # int8: the graph's own Q/DQ; its float layers stay f32
 
 
 class OpenVinoRunner(RunnerBase):
     """One compiled OpenVINO model. `model` is a .onnx path or serialized ONNX bytes."""
 
-    name = "openvino"
+    name = Backend.OPENVINO
 
-    def __init__(self, model: str | Path | bytes, device: str | None = None, precision: str = "fp32",
+    def __init__(self, model: str | Path | bytes, device: str | None = None, precision: Precision | str = Precision.FP32,
                  threads: int | None = None) -> None:
         ov = require("openvino", "the openvino back end")
         if device not in (None, "cpu"):
             raise InputError(f"the openvino back end runs on device 'cpu' here, got device={device!r}")
-        if precision not in PRECISIONS:
-            raise InputError(f"precision must be one of {', '.join(PRECISIONS)} on the openvino back end, got {precision!r}")
-        if precision == "bf16":
+        precision = Precision.of(precision, "precision", PRECISIONS)
+        if precision is Precision.BF16:
             from edgeseg.hardware import bf16_unsupported_reason
 
             if why := bf16_unsupported_reason():
                 raise InputError(f"precision='bf16': {why}")
         self.precision = precision
         core = ov.Core()
-        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32"}
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "bf16" if precision is Precision.BF16 else "f32"}
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
         if not isinstance(model, bytes) and not Path(model).is_file():

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from edgeseg._optional import require
+from edgeseg.backend_names import Backend
 from edgeseg.backends.base import RunnerBase, check_input
 from edgeseg.backends.cuda_memory import device_memory
 from edgeseg.backends.tensorrt_host import check_engine_manifest, engine_manifest, host_info, rebuild_command
@@ -28,7 +29,7 @@ class TensorRTRunner(RunnerBase):
     set the input shape per call (within the engine's optimisation profile).
     """
 
-    name = "tensorrt"
+    name = Backend.TENSORRT
     device = "cuda"
 
     def __init__(self, engine_path: str | Path, manifest: Manifest | None = None, cuda_graph: bool = True) -> None:

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from edgeseg.backend_names import Backend
 from edgeseg.backends.base import RunnerBase, check_input
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.manifest import Manifest
@@ -39,7 +40,7 @@ def model_from_weights(path: str | Path, manifest: Manifest) -> nn.Module:
 class TorchRunner(RunnerBase):
     """Runs a module (eager or scripted) under `torch.inference_mode` in eval mode."""
 
-    name = "torch"
+    name = Backend.TORCH
 
     def __init__(self, model: nn.Module, device: str | None = None) -> None:
         self.device = resolve_device(device)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from edgeseg.backend_names import Backend
 from edgeseg.backends.torch_backend import TorchRunner, resolve_device
 from edgeseg.errors import ArtifactError
 
@@ -24,7 +25,7 @@ def load_torchscript(path: str | Path, device: str = "cpu") -> torch.jit.ScriptM
 class TorchScriptRunner(TorchRunner):
     """A scripted module, from a file or already in memory (`torch.jit.script(model)`)."""
 
-    name = "torchscript"
+    name = Backend.TORCHSCRIPT
 
     def __init__(self, source: str | Path | torch.jit.ScriptModule, device: str | None = None) -> None:
         device = resolve_device(device)

@@ -9,17 +9,18 @@ from edgeseg.build.options import BuildOptions
 from edgeseg.fileio import sha256
 from edgeseg.layers.unpool import UnpoolForm
 from edgeseg.manifest import Manifest, library_versions
+from edgeseg.precision import Precision
 
 
 def folder_manifest(base: Manifest, out: Path, files: dict[str, Path], skipped: dict[str, str], opts: BuildOptions,
                     engine, form: UnpoolForm, plugin: str | None, host, size) -> Manifest:
     if engine is not None:
         fmt, primary = "tensorrt", files["engine"]
-        precision = "int8" if "int8-onnx" in files else "fp16" if opts.fp16 else "fp32"
+        precision = Precision.INT8 if "int8-onnx" in files else Precision.FP16 if opts.fp16 else Precision.FP32
     elif "int8-onnx" in files:
-        fmt, primary, precision = "onnx", files["int8-onnx"], "int8"
+        fmt, primary, precision = "onnx", files["int8-onnx"], Precision.INT8
     else:
-        fmt, primary, precision = "onnx", files["onnx"], "fp32"
+        fmt, primary, precision = "onnx", files["onnx"], Precision.FP32
     onnx_meta = Manifest.load(files["onnx"])
     hashed = {primary.name: sha256(primary)}
     if engine is not None and engine.record.get("plugin_library"):
@@ -48,7 +49,7 @@ def folder_manifest(base: Manifest, out: Path, files: dict[str, Path], skipped: 
         unpool = form  # what the engine holds: the plugin or the decomposition
     # the figures measured on the artifact this folder runs, never the FP32 weights' for an INT8 graph;
     # an FP16 or INT8 engine has none until --data measures it
-    metrics = Manifest.load(primary).metrics if fmt == "onnx" else onnx_meta.metrics if precision == "fp32" else {}
+    metrics = Manifest.load(primary).metrics if fmt == "onnx" else onnx_meta.metrics if precision is Precision.FP32 else {}
     return dataclasses.replace(
         base, format=fmt, precision=precision, input_size=tuple(size), num_classes=onnx_meta.num_classes,
         dynamic=opts.dynamic is not None, opset=onnx_meta.opset, unpool=unpool, sha256=hashed, versions=versions, extra=extra,

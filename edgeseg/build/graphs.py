@@ -13,6 +13,7 @@ import torch.nn as nn
 from edgeseg.fileio import write_bytes
 from edgeseg.layers.unpool import UnpoolForm
 from edgeseg.manifest import Manifest
+from edgeseg.precision import Precision
 
 Log = Callable[[str], None]
 
@@ -47,7 +48,7 @@ def fp16_graph(model: nn.Module, path: Path, size, form: UnpoolForm, dynamic: bo
     from edgeseg.export.onnx import export_onnx
 
     half = _HalfPrecision(copy.deepcopy(model))
-    return export_onnx(half, path, size, unpool=form, dynamic=dynamic, manifest=dataclasses.replace(base, precision="fp16"))
+    return export_onnx(half, path, size, unpool=form, dynamic=dynamic, manifest=dataclasses.replace(base, precision=Precision.FP16))
 
 
 class _HalfPrecision(nn.Module):

@@ -6,27 +6,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from edgeseg.manifest import Manifest
+from edgeseg.backend_names import Backend
+from edgeseg.manifest import Manifest, measurement_key
+from edgeseg.precision import Precision
 
 
 @dataclass(frozen=True)
 class ArtifactRun:
-    backend: str  # onnxruntime | tensorrt
-    precision: str
+    backend: Backend  # onnxruntime | tensorrt
+    precision: Precision
     artifact: Path
 
     @property
     def key(self) -> str:
-        """The manifest's metrics key, e.g. "onnxruntime-int8"."""
-        return f"{self.backend}-{self.precision}"
+        return measurement_key(self.backend, self.precision)
 
 
 def artifact_runs(files: dict[str, Path], manifest: Manifest) -> list[ArtifactRun]:
-    runs = [ArtifactRun("onnxruntime", "fp32", files["onnx"])]
+    runs = [ArtifactRun(Backend.ONNXRUNTIME, Precision.FP32, files["onnx"])]
     if "int8-onnx" in files:
-        runs.append(ArtifactRun("onnxruntime", "int8", files["int8-onnx"]))
+        runs.append(ArtifactRun(Backend.ONNXRUNTIME, Precision.INT8, files["int8-onnx"]))
     if "engine" in files:
-        runs.append(ArtifactRun("tensorrt", manifest.precision, files["engine"]))
+        runs.append(ArtifactRun(Backend.TENSORRT, manifest.precision, files["engine"]))
     return runs
 
 
@@ -42,12 +43,12 @@ def measure(files: dict[str, Path], manifest: Manifest, data: Path, split: str, 
     dataset = open_dataset(data, split)
     miou, speed = {}, {}
     for run in artifact_runs(files, manifest):
-        if run.backend == "tensorrt":
+        if run.backend is Backend.TENSORRT:
             from edgeseg.backends.tensorrt_backend import TensorRTRunner
 
             described, runner = manifest, TensorRTRunner(run.artifact, manifest)
         else:
-            described, runner = Manifest.load(run.artifact), open_runner(run.artifact, "onnxruntime")
+            described, runner = Manifest.load(run.artifact), open_runner(run.artifact, run.backend)
         with Segmenter(runner, described) as seg:
             miou[run.key] = evaluate(seg, dataset, max_images=max_images, progress=False).summary(seg.classes)["miou"]
             x = seg.preprocess(dataset[0][0][:, :, ::-1])

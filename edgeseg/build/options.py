@@ -2,22 +2,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 from edgeseg.build.tensorrt import Shapes
 from edgeseg.errors import InputError
 from edgeseg.layers.unpool import UnpoolForm
+from edgeseg.textenum import TextEnum
 
 ENGINE_FORMS = (UnpoolForm.PLUGIN, UnpoolForm.DECOMPOSED)  # what an engine's graph may hold
 
 
-class Frontend(str, Enum):
+class Frontend(TextEnum):
     ONNX = "onnx"  # TensorRT's ONNX parser
     TORCH_TENSORRT = "torch-tensorrt"  # torch.export through torch-tensorrt
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass

@@ -28,7 +28,7 @@ def main(
     from edgeseg.registry import model_info
     from edgeseg.resolve import resolve_model
 
-    fmt = ExportFormat.of(fmt)
+    fmt = ExportFormat.of(fmt, "fmt")
     form = UnpoolForm.of(unpool, "unpool", MODULE_FORMS)
     tag = None if pretrained == "none" else pretrained
     if weights is not None and pretrained != "camvid":

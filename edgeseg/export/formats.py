@@ -3,7 +3,6 @@ manifest, then check it once against eager PyTorch through the same runner that 
 from __future__ import annotations
 
 import tempfile
-from enum import Enum
 from pathlib import Path
 from typing import Iterator
 
@@ -13,22 +12,16 @@ import torch.nn as nn
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.layers.unpool import UnpoolForm
 from edgeseg.manifest import Manifest
+from edgeseg.textenum import TextEnum
 
 TOLERANCE = 1e-3  # max |artifact - eager| on one fixed input
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(TextEnum):
     TORCHSCRIPT = "torchscript"
     ONNX = "onnx"
     PT2 = "pt2"  # AOTInductor package: native code for this CPU, runnable from C++
     TRITON = "triton"  # a model repository serving the ONNX graph
-
-    @classmethod
-    def of(cls, value: "ExportFormat | str", parameter: str = "fmt") -> "ExportFormat":
-        try:
-            return cls(value)
-        except ValueError:
-            raise InputError(f"`{parameter}` must be one of {', '.join(f.value for f in cls)}, got {value!r}") from None
 
     @property
     def suffix(self) -> str:
@@ -45,7 +38,7 @@ def export(net: nn.Module, manifest: Manifest, fmt: ExportFormat, out: Path, siz
     """Write `net` as `fmt` to `out` (a file; for triton the repository folder); yields what it did, line by line."""
     from edgeseg.export.onnx import export_onnx
 
-    fmt = ExportFormat.of(fmt)
+    fmt = ExportFormat.of(fmt, "fmt")
     if fmt is ExportFormat.PT2 and dynamic:
         raise InputError("`dynamic`: an AOTInductor package is compiled for one input shape; export one per size")
     if fmt is ExportFormat.TRITON:

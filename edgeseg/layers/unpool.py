@@ -17,37 +17,21 @@ exporter (which traces) keeps only the chosen one.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from enum import Enum
 from typing import Iterator, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from edgeseg.errors import InputError
+from edgeseg.textenum import TextEnum
 
 
-class UnpoolForm(str, Enum):
+class UnpoolForm(TextEnum):
     """The one max-unpool vocabulary: modules, ONNX graphs, engines and manifests all use it."""
 
     NATIVE = "native"  # MaxPool indices + MaxUnpool: eager, TorchScript, ONNX Runtime
     DECOMPOSED = "decomposed"  # ArgMax + one-hot over each 2x2 window: standard operators only
     PLUGIN = "plugin"  # a TensorRT graph or engine holding edgeseg's MaxUnpoolFromSource plugin
-
-    def __str__(self) -> str:
-        return self.value
-
-    @classmethod
-    def of(cls, value: "UnpoolForm | str", parameter: str = "unpool", allowed: tuple["UnpoolForm", ...] | None = None) -> "UnpoolForm":
-        """`value` as a form, or an InputError naming `parameter` and the forms it takes."""
-        allowed = allowed or tuple(cls)
-        try:
-            form = cls(value)
-        except ValueError:
-            form = None
-        if form not in allowed:
-            raise InputError(f"`{parameter}` must be one of {', '.join(f.value for f in allowed)}, got {value!r}")
-        return form
 
     @property
     def module_form(self) -> "UnpoolForm":

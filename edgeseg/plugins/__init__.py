@@ -35,11 +35,13 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from edgeseg.precision import Precision
+
 PLUGIN_NAMESPACE = "edgeseg"
 PLUGIN_NAME = "MaxUnpoolFromSource"
 PLUGIN_VERSION = "1"
 PLUGIN_ID = f"{PLUGIN_NAMESPACE}::{PLUGIN_NAME}"  # tensorrt.plugin's "namespace::name"
-KERNEL_NAMES = {"fp32": "edgeseg_max_unpool_f32", "fp16": "edgeseg_max_unpool_f16"}
+KERNEL_NAMES = {Precision.FP32: "edgeseg_max_unpool_f32", Precision.FP16: "edgeseg_max_unpool_f16"}
 CPP_LIBRARY = "libedgeseg_trt_plugins.so"
 
 

@@ -17,6 +17,7 @@ from typing import List, Optional, Tuple
 from edgeseg._optional import require
 from edgeseg.errors import MissingDependencyError
 from edgeseg.plugins import KERNEL_NAMES, PLUGIN_ID
+from edgeseg.precision import Precision
 
 BLOCK = 256  # threads per block of the AOT launch
 _registered: Optional[str] = None
@@ -64,7 +65,7 @@ def register(compute_capability: Optional[Tuple[int, int]] = None, aot: bool = T
             launch.shared_mem = 0
             # the kernel's int parameters, in order: total, out_h, out_w, in_h, in_w, kh, kw
             extra = trtp.SymIntExprs.from_tuple([trtp.SymInt32(e) for e in (total, out[2], out[3], val[2], val[3], kernel_h, kernel_w)])
-            name = KERNEL_NAMES["fp16" if values.dtype == trt.float16 else "fp32"]
+            name = KERNEL_NAMES[Precision.FP16 if values.dtype == trt.float16 else Precision.FP32]
             return name.encode(), ptx_cache[cc], launch, extra
 
     @trtp.impl(PLUGIN_ID)

@@ -14,16 +14,17 @@ import numpy as np
 import onnx
 
 from edgeseg.eval.metrics import ConfusionMatrix
+from edgeseg.precision import Precision
 from edgeseg.quant import qdq
 
 
-def _runner(model: onnx.ModelProto, precision: str, threads: int | None = None):
+def _runner(model: onnx.ModelProto, precision: Precision, threads: int | None = None):
     from edgeseg.backends.onnxruntime_backend import OnnxRuntimeRunner
 
     return OnnxRuntimeRunner(model.SerializeToString(), threads=threads, precision=precision)
 
 
-def class_maps(model: onnx.ModelProto, inputs: Sequence[np.ndarray], precision: str = "fp32") -> list[np.ndarray]:
+def class_maps(model: onnx.ModelProto, inputs: Sequence[np.ndarray], precision: Precision = Precision.FP32) -> list[np.ndarray]:
     with _runner(model, precision) as r:
         return [r.infer(x).argmax(1).astype(np.uint8) for x in inputs]
 
@@ -51,7 +52,7 @@ def layer_sensitivity(
     scores = []
     for i, name in enumerate(layers):
         alone = qdq.insert_qdq(model, amax, exclude=frozenset(all_layers) - {name})
-        scores.append((name, 100.0 - fidelity(reference, class_maps(alone, inputs, "int8"), num_classes)))
+        scores.append((name, 100.0 - fidelity(reference, class_maps(alone, inputs, Precision.INT8), num_classes)))
         if on_layer:
             on_layer(i + 1, len(layers))
     return sorted(scores, key=lambda s: -s[1])

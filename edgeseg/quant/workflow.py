@@ -26,6 +26,7 @@ import onnx
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.fileio import sha256, write_bytes, write_json
 from edgeseg.manifest import Manifest
+from edgeseg.precision import Precision
 from edgeseg.quant import calibrators, graph, qdq
 from edgeseg.quant.calibset import CalibrationInputs, CalibrationSet, recipe_path
 from edgeseg.quant.stats import ActivationStats, collect
@@ -88,7 +89,7 @@ def fp32_graph(src: Source) -> tuple[onnx.ModelProto, Manifest]:
         return graph.prepare(path), Manifest.load(path)
 
 
-def save_onnx(model: onnx.ModelProto, path: Path, base: Manifest, precision: str, extra: dict | None = None, metrics: dict | None = None) -> Path:
+def save_onnx(model: onnx.ModelProto, path: Path, base: Manifest, precision: Precision, extra: dict | None = None, metrics: dict | None = None) -> Path:
     write_bytes(path, model.SerializeToString())
     m = dataclasses.replace(base, format="onnx", precision=precision, sha256={},
                             extra={**base.extra, **(extra or {})}, metrics={**base.metrics, **(metrics or {})})
@@ -97,7 +98,7 @@ def save_onnx(model: onnx.ModelProto, path: Path, base: Manifest, precision: str
     return path
 
 
-def score(model: onnx.ModelProto, manifest: Manifest, dataset, precision: str, max_images: int | None, progress: bool) -> dict:
+def score(model: onnx.ModelProto, manifest: Manifest, dataset, precision: Precision, max_images: int | None, progress: bool) -> dict:
     """mIoU summary of an ONNX graph on `dataset`, through the ONNX Runtime runner and `Segmenter`."""
     from edgeseg.backends.onnxruntime_backend import OnnxRuntimeRunner
     from edgeseg.eval.evaluate import evaluate
@@ -174,13 +175,13 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
     t0 = time.perf_counter()
 
     fp32, base = fp32_graph(src)
-    files = {"fp32": save_onnx(fp32, out / "model.fp32.onnx", base, "fp32")}
+    files = {"fp32": save_onnx(fp32, out / "model.fp32.onnx", base, Precision.FP32)}
     inputs = CalibrationInputs(root, cs.images, base.input_size, base.mean, base.std)
     stats = _statistics(fp32, inputs, out / "activations.npz", cs, opt.progress, log)
     log(f"statistics of {len(stats)} tensors over {stats.images} calibration images ({time.perf_counter() - t0:.0f} s)")
 
     evaluate = lambda model, precision: 100 * score(model, base, val, precision, opt.max_images, opt.progress)["miou"]  # noqa: E731
-    fp32_miou = evaluate(fp32, "fp32")
+    fp32_miou = evaluate(fp32, Precision.FP32)
     log(f"FP32 val mIoU {fp32_miou:.2f}")
     unsupported = qdq.tensorrt_int8_unsupported(fp32)
     if unsupported:
@@ -189,7 +190,7 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
     table, ranges = {}, {}
     for m in methods:
         ranges[m] = calibrators.compute_amax(stats, m, planned)
-        table[m] = evaluate(qdq.insert_qdq(fp32, ranges[m], unsupported), "int8")
+        table[m] = evaluate(qdq.insert_qdq(fp32, ranges[m], unsupported), Precision.INT8)
         log(f"  {str(m):<18} INT8 mIoU {table[m]:.2f}  drop {fp32_miou - table[m]:+.2f}")
     method = max(table, key=table.get)
     amax = {**calibrators.compute_amax(stats, method), **ranges[method]}
@@ -205,7 +206,7 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
         spread = inputs[:: max(1, len(inputs) // opt.sensitivity_images)][: opt.sensitivity_images]  # across sequences
         outcome.sensitivity = layer_sensitivity(fp32, amax, spread, base.num_classes, candidates)
     if too_far:
-        _fallback(fp32, amax, outcome, bound, lambda model: evaluate(model, "int8"), log)
+        _fallback(fp32, amax, outcome, bound, lambda model: evaluate(model, Precision.INT8), log)
 
     float_layers = unsupported | set(outcome.excluded)
     int8 = qdq.insert_qdq(fp32, amax, float_layers)
@@ -229,17 +230,17 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
         "tensorrt_cache": {"file": files["cache"].name, "sha256": sha256(files["cache"]), "tensorrt_version": opt.tensorrt_version},
         "tensorrt_unsupported_ops": sorted(unsupported_ops(int8)),
     }
-    files["int8"] = save_onnx(int8, out / "model.int8.onnx", base, "int8", {"quantization": quant},
+    files["int8"] = save_onnx(int8, out / "model.int8.onnx", base, Precision.INT8, {"quantization": quant},
                               {"val_miou": outcome.int8_miou / 100, "val_miou_fp32": fp32_miou / 100, **scored_on})
     if opt.cpu_unsigned:
         from edgeseg.quant.cpu import cpu_qdq
 
         cpu = cpu_qdq(fp32, stats, amax, float_layers)
-        outcome.cpu_miou = evaluate(cpu, "int8")
+        outcome.cpu_miou = evaluate(cpu, Precision.INT8)
         log(f"CPU-only unsigned form: val mIoU {outcome.cpu_miou:.2f}")
         cpu_quant = {**quant, "scheme": "ONNX Runtime QDQ placement, uint8 activations: CPU ONLY, TensorRT rejects it", "activations": "uint8",
                      "int8_val_miou_pct": outcome.cpu_miou, "tensorrt_unsupported_ops": None}
-        files["cpu"] = save_onnx(cpu, out / "model.int8-cpu.onnx", base, "int8", {"quantization": cpu_quant},
+        files["cpu"] = save_onnx(cpu, out / "model.int8-cpu.onnx", base, Precision.INT8, {"quantization": cpu_quant},
                                  {"val_miou": outcome.cpu_miou / 100, "val_miou_fp32": fp32_miou / 100, **scored_on})
     elif (out / "model.int8-cpu.onnx").exists():  # a stale CPU form would not match these scales
         for stale in (out / "model.int8-cpu.onnx", Manifest.path_for(out / "model.int8-cpu.onnx")):

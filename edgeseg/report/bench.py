@@ -24,18 +24,20 @@ from typing import Callable, ContextManager, Sequence
 import numpy as np
 
 from edgeseg._optional import available
-from edgeseg.backends.base import BF16_BACKENDS
+from edgeseg.backend_names import BACKENDS, BF16_BACKENDS, Backend
 from edgeseg.errors import ArtifactError, EdgesegError, InputError
 from edgeseg.eval.timing import time_interleaved
 from edgeseg.manifest import recorded_miou
+from edgeseg.precision import Precision
 from edgeseg.report.table import BenchRow, Skipped
 from edgeseg.stream import Pipeline
 from edgeseg.stream.sinks import Sink
 from edgeseg.stream.sources import ArraySource
 from edgeseg.stream.stats import LatencyHistogram
 
-FROM_WEIGHTS = ("torch", "torchscript", "onnxruntime", "compiled", "openvino")  # back ends a model in memory runs on
-PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+B, P = Backend, Precision
+FROM_WEIGHTS = (B.TORCH, B.TORCHSCRIPT, B.ONNXRUNTIME, B.COMPILED, B.OPENVINO)  # back ends a model in memory runs on
+PRECISIONS = (P.FP32, P.BF16, P.FP16, P.INT8)  # what a runner computes in
 
 
 @dataclass
@@ -70,27 +72,27 @@ def measure(seg, frames: Sequence[np.ndarray], labels: Sequence[np.ndarray] | No
     )
 
 
-def why_not_from_weights(backend: str, precision: str, cuda: bool) -> str | None:
+def why_not_from_weights(backend: Backend, precision: Precision, cuda: bool) -> str | None:
     """Why a model held as weights cannot be measured on `backend` at `precision` here; None if it can."""
-    if backend == "tensorrt":
+    if backend is B.TENSORRT:
         if not available("tensorrt"):
             return "TensorRT is not installed here (on a Jetson it comes with JetPack)"
         return "TensorRT runs built engines: make one with `edgeseg build MODEL` and pass its folder to bench"
     if backend not in FROM_WEIGHTS:
         return f"the {backend} back end runs an exported artifact: export one (`edgeseg export MODEL --format pt2`) and pass it to bench"
-    if backend == "openvino" and not available("openvino"):
+    if backend is B.OPENVINO and not available("openvino"):
         return "openvino is not installed (pip install 'edgeseg[openvino]')"
-    if precision == "bf16":
+    if precision is P.BF16:
         from edgeseg.hardware import bf16_unsupported_reason
 
         if backend not in BF16_BACKENDS:
             return f"the {backend} back end runs a model's weights in fp32; bf16 runs on {' or '.join(BF16_BACKENDS)}"
         return bf16_unsupported_reason()
-    if precision == "fp16":
+    if precision is P.FP16:
         gpu = "" if cuda else "; this machine has no CUDA GPU either"
         return f"fp16 is a TensorRT engine precision, the {backend} back end runs a model's weights in fp32{gpu}"
-    if precision == "int8":
-        if backend in ("onnxruntime", "openvino"):
+    if precision is P.INT8:
+        if backend in (B.ONNXRUNTIME, B.OPENVINO):
             return "INT8 runs a calibrated Q/DQ graph: make one with `edgeseg build MODEL --int8` and pass build/MODEL/model.int8.onnx to bench"
         return f"the {backend} back end runs a model's weights in fp32; INT8 runs as Q/DQ ONNX (onnxruntime, openvino) or TensorRT"
     return None
@@ -100,15 +102,15 @@ def with_input_size(manifest, input_size: tuple[int, int] | None):
     return manifest if input_size is None else dataclasses.replace(manifest, input_size=tuple(input_size))
 
 
-def _choose(given: Sequence[str], allowed: Sequence[str], what: str, parameter: str) -> list[str]:
-    bad = [g for g in given if g not in allowed]
-    if bad or not given:
-        raise InputError(f"unknown {what} {', '.join(bad) or '(none given)'}; `{parameter}` takes {', '.join(allowed)}")
-    return list(given)
+def _choose(kind: type[Backend] | type[Precision], given: Sequence, allowed: tuple, parameter: str) -> list:
+    if not given:
+        raise InputError(f"`{parameter}` names none; it takes {', '.join(allowed)}")
+    return [kind.of(g, parameter, allowed) for g in given]
 
 
-def benchmark(models: Sequence[str] | None, data: str | Path, backends: Sequence[str] = ("torch", "torchscript", "onnxruntime", "compiled", "openvino", "tensorrt"),
-              precisions: Sequence[str] = PRECISIONS, split: str = "val", input_size: tuple[int, int] | None = None,
+def benchmark(models: Sequence[str] | None, data: str | Path,
+              backends: Sequence[Backend | str] = (B.TORCH, B.TORCHSCRIPT, B.ONNXRUNTIME, B.COMPILED, B.OPENVINO, B.TENSORRT),
+              precisions: Sequence[Precision | str] = PRECISIONS, split: str = "val", input_size: tuple[int, int] | None = None,
               max_images: int | None = None, warmup: int = 10, iters: int = 50, device: str | None = None,
               log: Callable[[str], None] = print, status: Callable[[str], ContextManager] = lambda _: nullcontext()) -> Benchmark:
     """Measure `models` (registered names, run from their bundled weights, or artifact paths;
@@ -116,13 +118,12 @@ def benchmark(models: Sequence[str] | None, data: str | Path, backends: Sequence
     import torch
 
     import edgeseg
-    from edgeseg.backends import BACKENDS
     from edgeseg.data import open_dataset
     from edgeseg.registry import list_models, list_pretrained
     from edgeseg.resolve import resolve_model
     from edgeseg.segmenter import Segmenter
 
-    backends, precisions = _choose(backends, BACKENDS, "back end", "backends"), _choose(precisions, PRECISIONS, "precision", "precisions")
+    backends, precisions = _choose(Backend, backends, BACKENDS, "backends"), _choose(Precision, precisions, PRECISIONS, "precisions")
     models = list(models or [name for name, tag in list_pretrained() if tag == "camvid"])
     dataset = open_dataset(data, split)
     n = min(len(dataset), max_images or len(dataset))
@@ -142,7 +143,7 @@ def benchmark(models: Sequence[str] | None, data: str | Path, backends: Sequence
         result.rows.append(row)
         log(row.line())
 
-    def skip(model: str, backend: str, precision: str, reason: str) -> None:
+    def skip(model: str, backend: Backend | None, precision: Precision | None, reason: str) -> None:
         result.skipped.append(Skipped(model, backend, precision, reason))
         log(result.skipped[-1].line())
 
@@ -153,7 +154,7 @@ def benchmark(models: Sequence[str] | None, data: str | Path, backends: Sequence
                 try:
                     seg = edgeseg.load(item, backend=backend, device=device)
                 except EdgesegError as e:  # this artifact cannot run on that back end here
-                    skip(item, backend, "-", str(e))
+                    skip(item, backend, None, str(e))
                     continue
                 with seg:
                     if seg.runner.precision not in precisions:
@@ -165,7 +166,7 @@ def benchmark(models: Sequence[str] | None, data: str | Path, backends: Sequence
             src = resolve_model(item)
             manifest, model = with_input_size(src.manifest, input_size), src.model()
         except ArtifactError as e:
-            skip(item, "*", "*", str(e))
+            skip(item, None, None, str(e))
             continue
         for backend in backends:
             for precision in precisions:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from edgeseg.precision import Precision
 from edgeseg.report.figure import figure, save_png
 from edgeseg.report.table import BenchRow
 
-MARKERS = {"fp32": "o", "fp16": "s", "int8": "^"}
+MARKERS = {Precision.FP32: "o", Precision.FP16: "s", Precision.INT8: "^"}
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:

@@ -6,14 +6,16 @@ import io
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from edgeseg.backend_names import Backend
 from edgeseg.fileio import write_json, write_text
+from edgeseg.precision import Precision
 
 
 @dataclass
 class BenchRow:
     model: str
-    backend: str
-    precision: str
+    backend: Backend
+    precision: Precision
     device: str
     input_size: str  # HxW fed to the network
     engine_p50_ms: float  # runner.infer alone, after warm-up
@@ -36,12 +38,12 @@ class BenchRow:
 @dataclass
 class Skipped:
     model: str
-    backend: str
-    precision: str
+    backend: Backend | None  # None: every back end
+    precision: Precision | None  # None: every precision, or not known
     reason: str
 
     def line(self) -> str:
-        return f"skipped {self.model} {self.backend} {self.precision}: {self.reason}"
+        return f"skipped {self.model} {self.backend or '*'} {self.precision or '*'}: {self.reason}"
 
 
 def to_csv(rows: list[BenchRow]) -> str:

@@ -33,9 +33,6 @@ from edgeseg.stream.sources import Frame, Source
 from edgeseg.stream.stats import StreamStats, format_summary
 
 
-TORCH_RUNNERS = ("torch", "torchscript", "compiled")  # run in torch's intra-op pool, sized by torch.set_num_threads
-
-
 @contextlib.contextmanager
 def _one_core_for_the_other_stages(runner) -> Iterator[int | None]:
     """Run a torch-family CPU runner on one thread fewer for the stream's duration, so capture,
@@ -44,7 +41,7 @@ def _one_core_for_the_other_stages(runner) -> Iterator[int | None]:
     17 fps. Other back ends own their pools (ONNX Runtime's does not spin). Inductor builds its
     kernels for one thread count, so a compiled runner compiles for the stream's in `_warm_up`.
     Yields the thread count, None where it left them alone."""
-    if runner.device != "cpu" or runner.name not in TORCH_RUNNERS:
+    if runner.device != "cpu" or not runner.name.in_torch_pool:
         yield None
         return
     import torch

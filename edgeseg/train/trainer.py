@@ -31,6 +31,7 @@ from edgeseg.errors import EdgesegError
 from edgeseg.eval.metrics import ConfusionMatrix
 from edgeseg.fileio import write_json, write_text
 from edgeseg.hardware import cpu_has_bf16
+from edgeseg.precision import Precision
 from edgeseg.recipe import ClassWeighting, Optimizer, Recipe, RecipeError, TrainPrecision
 from edgeseg.signals import ignore_stop_signals
 from edgeseg.train.batches import DecodedDataset, EpochBatches
@@ -76,15 +77,15 @@ class TrainingStopped(EdgesegError):
     """A stop was requested (a signal) mid-epoch; last.pt holds the last finished epoch."""
 
 
-def resolve_precision(precision: TrainPrecision, device: torch.device) -> TrainPrecision:
+def resolve_precision(precision: TrainPrecision, device: torch.device) -> Precision:
     """`auto` becomes fp16 on CUDA, bf16 on a CPU with native bf16 and fp32 elsewhere."""
     if precision is TrainPrecision.AUTO:
         if device.type == "cuda":
-            return TrainPrecision.FP16
-        return TrainPrecision.BF16 if cpu_has_bf16() else TrainPrecision.FP32
+            return Precision.FP16
+        return Precision.BF16 if cpu_has_bf16() else Precision.FP32
     if precision is TrainPrecision.FP16 and device.type != "cuda":
         raise RecipeError("train.precision fp16 needs a CUDA device; on a CPU use bf16 or fp32")
-    return precision
+    return Precision(precision.value)
 
 
 class TrainView(nn.Module):
@@ -181,7 +182,7 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: lr_factor(t.schedule, s, total, warm, t.poly_power)
         )
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision is TrainPrecision.FP16)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision is Precision.FP16)
         self.class_weights = self._class_weights()
         self.epoch = 0
         self.best_miou = -1.0
@@ -191,7 +192,7 @@ class Trainer:
     def path(self) -> str:
         """The fast path in use, as the bar and the log show it."""
         t = self.recipe.train
-        parts = [self.precision.value + (" autocast" if self.precision is not TrainPrecision.FP32 else ""),
+        parts = [self.precision.value + (" autocast" if self.precision is not Precision.FP32 else ""),
                  "channels_last" if t.channels_last else "contiguous", "compiled" if t.compile else "eager",
                  f"{t.workers} loader workers"]
         return ", ".join(parts)
@@ -266,8 +267,8 @@ class Trainer:
         steps = self.steps_per_epoch if max_steps is None else min(max_steps, self.steps_per_epoch)
         losses, seen, t0 = [], 0, time.perf_counter()
         bar = _Progress(steps, f"epoch {self.epoch + 1}/{t.epochs} [{self.path}]", self.progress)
-        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16 if self.precision is TrainPrecision.BF16 else torch.float16,
-                                  enabled=self.precision is not TrainPrecision.FP32)
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16 if self.precision is Precision.BF16 else torch.float16,
+                                  enabled=self.precision is not Precision.FP32)
         for step, (x, y) in enumerate(self._loader()):
             if step >= steps:
                 break

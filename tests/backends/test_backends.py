@@ -161,7 +161,7 @@ def test_folder_artifact_resolves_to_the_hashed_file(artifacts, tmp_path):
 def test_artifact_and_back_end_must_fit(artifacts):
     with pytest.raises(InputError, match="onnx artifact cannot run on the torch"):
         open_runner(artifacts["onnx-native"], backend="torch")
-    with pytest.raises(InputError, match="unknown back end"):
+    with pytest.raises(InputError, match="`backend` must be one of auto, torch"):
         open_runner(artifacts["weights"], backend="tflite")
     with pytest.raises(InputError, match="edgeseg build"):
         open_runner(artifacts["weights"], backend="tensorrt")

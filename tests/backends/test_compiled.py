@@ -28,7 +28,7 @@ def test_compiled_matches_eager_and_states_its_compile_time():
 def test_compiled_rejects_torchscript_and_unknown_precision():
     with pytest.raises(InputError, match="not TorchScript"):
         CompiledRunner(torch.jit.script(tiny_convnet()))
-    with pytest.raises(InputError, match="precision must be one of fp32, bf16"):
+    with pytest.raises(InputError, match="`precision` must be one of fp32, bf16, got .int8."):
         CompiledRunner(tiny_convnet(), precision="int8")
 
 

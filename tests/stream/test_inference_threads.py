@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from edgeseg.backend_names import Backend
 from edgeseg.stream.pipeline import _one_core_for_the_other_stages
 
 
@@ -18,14 +19,14 @@ def three_threads():
     torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("name", ["torch", "compiled", "torchscript"])
+@pytest.mark.parametrize("name", [Backend.TORCH, Backend.COMPILED, Backend.TORCHSCRIPT])
 def test_torch_runners_leave_a_core_and_get_it_back(three_threads, name):
     with _one_core_for_the_other_stages(SimpleNamespace(name=name, device="cpu")) as n:
         assert n == torch.get_num_threads() == 2
     assert torch.get_num_threads() == 3
 
 
-@pytest.mark.parametrize("runner", [SimpleNamespace(name="onnxruntime", device="cpu"), SimpleNamespace(name="torch", device="cuda")])
+@pytest.mark.parametrize("runner", [SimpleNamespace(name=Backend.ONNXRUNTIME, device="cpu"), SimpleNamespace(name=Backend.TORCH, device="cuda")])
 def test_other_runners_keep_their_threads(three_threads, runner):
     with _one_core_for_the_other_stages(runner) as n:
         assert n is None and torch.get_num_threads() == 3
@@ -33,6 +34,6 @@ def test_other_runners_keep_their_threads(three_threads, runner):
 
 def test_the_count_comes_back_when_the_stream_raises(three_threads):
     with pytest.raises(RuntimeError):
-        with _one_core_for_the_other_stages(SimpleNamespace(name="torch", device="cpu")):
+        with _one_core_for_the_other_stages(SimpleNamespace(name=Backend.TORCH, device="cpu")):
             raise RuntimeError("a stage failed")
     assert torch.get_num_threads() == 3

@@ -1,0 +1,12 @@
+"""`Precision`: the number format an artifact stores its layers in, or a runner computes them in."""
+from __future__ import annotations
+
+from edgeseg.textenum import TextEnum
+
+
+class Precision(TextEnum):
+    FP32 = "fp32"
+    FP16 = "fp16"
+    BF16 = "bf16"  # CPUs with AVX512-BF16 or AMX (edgeseg.hardware)
+    INT8 = "int8"  # an explicit Q/DQ graph, or an engine built from one
+    FP16_STORAGE = "fp16-storage"  # a weights file stored in fp16: loaded, run and exported in fp32
