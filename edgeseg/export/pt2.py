@@ -8,6 +8,7 @@ CPU instruction set it was compiled on; the manifest records both.
 """
 from __future__ import annotations
 
+import copy
 import shutil
 import tempfile
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from edgeseg.backends.transposed_bn import prepare_for_freezing
 from edgeseg.errors import InputError
 from edgeseg.export import check_input_size, example_input, export_size, stamp_manifest
 from edgeseg.fileio import atomic_path
@@ -35,16 +37,20 @@ def export_pt2(model: nn.Module, path: str | Path, input_size: tuple[int, int] |
     t0 = time.perf_counter()
     try:
         with torch.no_grad():
-            program = torch.export.export(model.eval(), (x,))
+            # freezing folds BatchNorms into the convolutions (ENet 64 -> 55 ms a frame here); those
+            # after a transposed convolution it folds wrongly, so they are folded first, in a copy
+            frozen = copy.deepcopy(model.eval())
+            freeze = prepare_for_freezing(frozen) is None
+            program = torch.export.export(frozen, (x,))
             with tempfile.TemporaryDirectory(prefix="edgeseg-pt2-") as tmp:
                 # aoti_compile_and_package insists on the .pt2 suffix, so compile beside, then move atomically
-                # no freezing here: with it ENet's package gave logits 2.8 off eager (93% argmax agreement)
-                built = torch._inductor.aoti_compile_and_package(program, package_path=str(Path(tmp) / "model.pt2"))
+                built = torch._inductor.aoti_compile_and_package(program, package_path=str(Path(tmp) / "model.pt2"),
+                                                                 inductor_configs={"freezing": freeze})
                 with atomic_path(path) as out:
                     shutil.move(built, out)
             num_classes = int(model(x).shape[1])
     finally:
         model.train(was_training)
-    extra = {"compile_s": round(time.perf_counter() - t0, 1), "batch": 1, "cpu_isa": torch.backends.cpu.get_cpu_capability()}
+    extra = {"compile_s": round(time.perf_counter() - t0, 1), "batch": 1, "cpu_isa": torch.backends.cpu.get_cpu_capability(), "freezing": freeze}
     stamp_manifest(manifest, model, path, "pt2", size, num_classes, extra)
     return path
