@@ -63,18 +63,21 @@ class CompiledRunner(RunnerBase):
         self.channels_last = channels_last
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         model = copy.deepcopy(model).eval()  # folded below: the caller's model stays as it was
-        self.not_frozen_because = prepare_for_freezing(model)
-        self.freezing = self.not_frozen_because is None
+        self.not_frozen_because = prepare_for_freezing(model)  # None: frozen
         self.model = model.to(self.device, memory_format=self.memory_format)
         self._fn = torch.compile(self.model, backend="inductor", dynamic=False)
         self.compile_s: float | None = None  # the first call's time, almost all of it compiling; None before it
+
+    @property
+    def freezing(self) -> bool:
+        return self.not_frozen_because is None
 
     @property
     def detail(self) -> str:
         layout = ", channels_last" if self.channels_last else ""
         frozen = "freezing" if self.freezing else f"not frozen ({self.not_frozen_because})"
         done = "compiles on its first call" if self.compile_s is None else f"compiled in {self.compile_s:.1f} s"
-        return f"inductor, {frozen}{layout}, {self.precision}: {done} (cached in {inductor_cache_dir()})"
+        return f"inductor, {frozen}{layout}, {self.precision}: {done} (kernels cached in {inductor_cache_dir()})"
 
     def _autocast(self):
         if self.precision is Precision.BF16:
