@@ -17,6 +17,7 @@ import statistics
 import torch
 
 from edgeseg.data.palettes import CAMVID_CLASSES, CAMVID_IGNORE
+from edgeseg.eval.metrics import percent
 from edgeseg.export import parse_input_size
 from edgeseg.manifest import Manifest
 from edgeseg.registry import create_model
@@ -72,7 +73,7 @@ def main() -> None:
     last = video[-1]["latency_ms"]
     print("per-stage p50 ms (MP4 run): " + ", ".join(f"{k} {last[k]['p50']}" for k in ("capture", "preprocess", "infer", "postprocess", "overlay", "end_to_end")))
     if video[-1]["stream_miou"] is not None and weights.startswith("bundled"):
-        print(f"mIoU on the clip {100 * video[-1]['stream_miou']:.2f}, manifest val mIoU {manifest.metrics.get('val_miou')}")
+        print(f"mIoU on the clip {percent(video[-1]['stream_miou'])}, manifest val mIoU {percent(manifest.metrics.get('val_miou'))}")
 
 
 if __name__ == "__main__":
