@@ -2,6 +2,13 @@
 
 Nothing here imports torch until it is used, so the CLI's `--help` stays instant (2.6 s of torch
 import before)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edgeseg.backend_names import Backend
+
 __version__ = "0.1.0"
 
 
@@ -13,7 +20,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'edgeseg' has no attribute {name!r}")
 
 
-def load(path, backend="auto", **kw):  # backend: an edgeseg.backend_names.Backend or its name
+def load(path, backend: Backend | str = "auto", **kw):
     """Load an artifact (weights, TorchScript, ONNX or engine folder) as a `Segmenter`."""
     from edgeseg.segmenter import Segmenter
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from edgeseg.backend_names import Backend
-from edgeseg.errors import ArtifactError
+from edgeseg.errors import ArtifactError, InputError
 from edgeseg.fileio import sha256, write_json
 from edgeseg.layers.unpool import UnpoolForm
 from edgeseg.precision import Precision
@@ -66,13 +66,12 @@ class Manifest:
             raw["input_size"] = tuple(raw["input_size"])
             raw["mean"], raw["std"] = tuple(raw["mean"]), tuple(raw["std"])
             raw["unpool"] = UnpoolForm(raw["unpool"]) if raw.get("unpool") else None
-            raw["precision"] = Precision(raw.get("precision", Precision.FP32))
             known = set(cls.__dataclass_fields__)
             unknown = set(raw) - known
             if unknown:
                 raise ArtifactError(f"manifest {path} has unknown fields {sorted(unknown)}: written by a newer edgeseg?")
             return cls(**raw)
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, InputError) as e:  # InputError: __post_init__'s
             raise ArtifactError(f"manifest {path} is not a valid edgeseg manifest: {e}") from None
 
     def record_hash(self, file: str | Path) -> None:

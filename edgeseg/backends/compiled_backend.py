@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 import torch
+import torch._inductor.config as inductor_config
 import torch.nn as nn
 
 from edgeseg.backend_names import Backend
@@ -85,8 +86,6 @@ class CompiledRunner(RunnerBase):
         return contextlib.nullcontext()
 
     def infer(self, x: np.ndarray) -> np.ndarray:
-        import torch._inductor.config as inductor_config
-
         t = torch.from_numpy(check_input(x)).to(self.device).contiguous(memory_format=self.memory_format)
         t0 = time.perf_counter()
         # every call: a new shape or thread count compiles again, and must freeze too
