@@ -10,6 +10,7 @@ import platform
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.backend_names import Backend
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.fileio import sha256, write_json
@@ -28,7 +29,7 @@ class Manifest:
     model: str
     num_classes: int
     input_size: tuple[int, int]  # (H, W) the network is fed
-    format: str  # weights | torchscript | onnx | tensorrt
+    format: ArtifactFormat
     classes: list[str] = field(default_factory=list)
     mean: tuple[float, float, float] = IMAGENET_MEAN  # on RGB in [0, 1]
     std: tuple[float, float, float] = IMAGENET_STD
@@ -44,6 +45,7 @@ class Manifest:
     schema: int = SCHEMA
 
     def __post_init__(self) -> None:
+        self.format = ArtifactFormat.of(self.format, "format")
         self.precision = Precision.of(self.precision, "precision")
 
     @staticmethod
@@ -91,14 +93,14 @@ class Manifest:
 
 def default_manifest(model: str, num_classes: int = DEFAULT_NUM_CLASSES) -> Manifest:
     """What is known of a model with no weights manifest and no recipe: the defaults."""
-    return Manifest(model=model, num_classes=num_classes, input_size=DEFAULT_INPUT_SIZE, format="weights")
+    return Manifest(model=model, num_classes=num_classes, input_size=DEFAULT_INPUT_SIZE, format=ArtifactFormat.WEIGHTS)
 
 
 def recipe_manifest(recipe, **fields) -> Manifest:
     """The weights manifest a recipe implies (model, classes, input size, normalisation), with `fields` set."""
     r = recipe
     m = Manifest(
-        model=r.model.name, num_classes=r.model.num_classes, input_size=tuple(r.data.input_size), format="weights",
+        model=r.model.name, num_classes=r.model.num_classes, input_size=tuple(r.data.input_size), format=ArtifactFormat.WEIGHTS,
         classes=list(r.data.classes), mean=tuple(r.data.mean), std=tuple(r.data.std), ignore_index=r.data.ignore_index,
         extra={"recipe": r.name, "model_kwargs": dict(r.model.kwargs)},
     )
@@ -131,7 +133,7 @@ def recorded_miou(manifest: Manifest) -> RecordedMiou | None:
     m = manifest.metrics
     measured = m.get("miou")
     if isinstance(measured, dict):
-        key = measurement_key(Backend.TENSORRT if manifest.format == "tensorrt" else Backend.ONNXRUNTIME, manifest.precision)
+        key = measurement_key(Backend.TENSORRT if manifest.format is ArtifactFormat.TENSORRT else Backend.ONNXRUNTIME, manifest.precision)
         on = m.get("measured_on") or {}
         if isinstance(measured.get(key), (int, float)):
             return RecordedMiou(float(measured[key]), f"{on.get('split', 'a split')} of {on.get('data', 'the build data')} ({on.get('images', '?')} images)")

@@ -1,4 +1,4 @@
-"""Precisions and back-end names travel as Enums: parsed once where text comes in, stored in
+"""Precisions, back-end names and artifact formats travel as Enums: parsed once where text comes in, stored in
 manifests and reports as their plain values, and refused with one message naming the parameter."""
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import json
 
 import pytest
 
+from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.backend_names import BACKENDS, Backend
+from edgeseg.backends import resolve_artifact
+from edgeseg.backends.auto import choose_cpu
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.manifest import Manifest, measurement_key
 from edgeseg.precision import Precision
@@ -23,7 +26,7 @@ def test_text_comes_in_as_a_member_and_goes_out_as_its_value():
     assert Backend.AUTO not in BACKENDS
 
 
-@pytest.mark.parametrize("kind, value, parameter", [(Precision, "fp33", "precision"), (Backend, "tpu", "backends")])
+@pytest.mark.parametrize("kind, value, parameter", [(Precision, "fp33", "precision"), (Backend, "tpu", "backends"), (ArtifactFormat, "tflite", "format")])
 def test_an_unknown_value_names_the_parameter_and_the_choices(kind, value, parameter):
     with pytest.raises(InputError) as e:
         kind.of(value, parameter)
@@ -42,13 +45,31 @@ def test_a_manifest_stores_the_value_and_loads_the_member(tmp_path):
     assert Manifest.load(artifact).precision is Precision.INT8
 
 
-def test_a_manifest_with_a_foreign_precision_is_an_artifact_error(tmp_path):
+@pytest.mark.parametrize("field, foreign", [("precision", "fp8"), ("format", "tflite")])
+def test_a_manifest_with_a_foreign_value_is_an_artifact_error(tmp_path, field, foreign):
     artifact = tmp_path / "model.onnx"
     Manifest(model="enet", num_classes=11, input_size=(360, 480), format="onnx").save(artifact)
     raw = json.loads(Manifest.path_for(artifact).read_text())
-    Manifest.path_for(artifact).write_text(json.dumps({**raw, "precision": "fp8"}))
-    with pytest.raises(ArtifactError, match="not a valid edgeseg manifest.*'fp8'"):
+    Manifest.path_for(artifact).write_text(json.dumps({**raw, field: foreign}))
+    with pytest.raises(ArtifactError, match=f"not a valid edgeseg manifest.*`{field}`.*'{foreign}'"):
         Manifest.load(artifact)
+
+
+def test_a_format_is_known_by_its_suffixes(tmp_path):
+    assert ArtifactFormat.of_path("model.plan") is ArtifactFormat.TENSORRT
+    assert ArtifactFormat.of_path("enet.safetensors") is ArtifactFormat.WEIGHTS
+    assert ArtifactFormat.of_path("model.tflite") is None
+    artifact = tmp_path / "model.onnx"
+    artifact.write_bytes(b"graph")
+    Manifest(model="enet", num_classes=11, input_size=(360, 480), format="pt2", sha256={"model.onnx": "0"}).save(artifact)
+    with pytest.raises(ArtifactError, match="has a pt2 manifest, but a pt2 artifact ends in .pt2"):
+        resolve_artifact(artifact)
+
+
+def test_the_cpu_choice_takes_a_format_member_or_its_value():
+    assert choose_cpu("onnx", "fp32") == choose_cpu(ArtifactFormat.ONNX, Precision.FP32)
+    with pytest.raises(InputError, match="`fmt` must be one of"):
+        choose_cpu("tflite", "fp32")
 
 
 def test_bench_reports_write_plain_values():

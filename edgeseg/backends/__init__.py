@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch.nn as nn
 
+from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.backend_names import BACKENDS, BF16_BACKENDS, Backend
 from edgeseg.backends.auto import choose_cpu
 from edgeseg.backends.base import Runner, RunnerBase
@@ -18,14 +19,7 @@ from edgeseg.layers.unpool import UnpoolForm
 from edgeseg.manifest import Manifest
 from edgeseg.precision import Precision
 
-# manifest format -> file suffixes an artifact of that format may have
-FORMAT_SUFFIXES = {
-    "weights": (".safetensors", ".pt", ".pth"),
-    "torchscript": (".pt", ".ts", ".torchscript"),
-    "onnx": (".onnx",),
-    "pt2": (".pt2",),
-    "tensorrt": (".engine", ".plan"),
-}
+F = ArtifactFormat
 ARTIFACT_HELP = "expected .onnx, AOTInductor .pt2, TorchScript .pt/.ts, .safetensors weights (each with its .json manifest), a folder with manifest.json, or a registered model name"
 
 
@@ -38,12 +32,10 @@ def resolve_artifact(path: str | Path) -> tuple[Manifest, Path]:
     path = Path(path)
     if not path.exists():
         raise ArtifactError(f"{path} not found")
-    if path.is_file() and not path.name.endswith(sum(FORMAT_SUFFIXES.values(), ())):
+    if path.is_file() and ArtifactFormat.of_path(path.name) is None:
         raise ArtifactError(f"{path} is not an edgeseg artifact: {ARTIFACT_HELP}")
-    manifest = Manifest.load(path)
-    suffixes = FORMAT_SUFFIXES.get(manifest.format)
-    if suffixes is None:
-        raise ArtifactError(f"manifest of {path} names an unknown format {manifest.format!r} (known: {', '.join(FORMAT_SUFFIXES)})")
+    manifest = Manifest.load(path)  # an unknown format is an ArtifactError there
+    suffixes = manifest.format.suffixes
     if path.is_dir():
         named = [n for n in manifest.sha256 if n.endswith(suffixes)]
         if len(named) != 1:
@@ -83,46 +75,46 @@ def open_runner(
     else:
         file = Path(artifact_or_model)
     fmt = manifest.format
-    bf16_onnx = fmt == "onnx" and precision is Precision.BF16 and backend in (Backend.AUTO, Backend.OPENVINO)
-    if precision not in (None, manifest.precision) and fmt != "weights" and not bf16_onnx:
+    bf16_onnx = fmt is F.ONNX and precision is Precision.BF16 and backend in (Backend.AUTO, Backend.OPENVINO)
+    if precision not in (None, manifest.precision) and fmt is not F.WEIGHTS and not bf16_onnx:
         raise InputError(f"precision='{precision}': a {manifest.precision} {fmt} artifact runs as it was exported (bf16 runs weights, or an FP32 ONNX on openvino)")
-    if backend is Backend.AUTO and fmt != "tensorrt" and _on_cpu(device):
+    if backend is Backend.AUTO and fmt is not F.TENSORRT and _on_cpu(device):
         # weights compute in fp32 whatever their storage (the bundled ones are "fp16-storage")
-        computed = precision or (Precision.FP32 if fmt == "weights" else manifest.precision)
+        computed = precision or (Precision.FP32 if fmt is F.WEIGHTS else manifest.precision)
         uint8 = manifest.extra.get("quantization", {}).get("activations") == "uint8"
         choice = choose_cpu(fmt, computed, manifest.unpool, uint8)
         runner = open_runner(file, choice.backend, "cpu", manifest, precision)
         runner.selection = choice.line()
         return runner
-    if fmt == "tensorrt" or backend is Backend.TENSORRT:
+    if fmt is F.TENSORRT or backend is Backend.TENSORRT:
         return _tensorrt_runner(file, manifest, device)
-    if backend is Backend.AUTO and device in (None, "cuda") and fmt in ("torchscript", "weights") and _gpu_without_tensorrt():
+    if backend is Backend.AUTO and device in (None, "cuda") and fmt in (F.TORCHSCRIPT, F.WEIGHTS) and _gpu_without_tensorrt():
         from edgeseg.backends.cuda_graph import CudaGraphRunner
 
-        if fmt == "weights":
+        if fmt is F.WEIGHTS:
             from edgeseg.backends.torch_backend import model_from_weights
 
             return CudaGraphRunner(model_from_weights(file, manifest), precision=Precision.FP16)
         return CudaGraphRunner(file, precision=Precision.FP16)
-    if fmt == "weights":
+    if fmt is F.WEIGHTS:
         from edgeseg.backends.torch_backend import model_from_weights
 
         return _model_runner(model_from_weights(file, manifest), backend, device, manifest, precision)
-    if fmt == "pt2" and backend in (Backend.AUTO, Backend.AOTI):
+    if fmt is F.PT2 and backend in (Backend.AUTO, Backend.AOTI):
         from edgeseg.backends.aoti_backend import AOTIRunner
 
         if device == "cuda":
             raise InputError("this .pt2 package was compiled for the CPU; use device='cpu'")
         return AOTIRunner(file, manifest.input_size)
-    if fmt == "onnx" and backend is Backend.OPENVINO:
+    if fmt is F.ONNX and backend is Backend.OPENVINO:
         from edgeseg.backends.openvino_backend import OpenVinoRunner
 
         return OpenVinoRunner(file, device, precision=precision if precision and manifest.precision is Precision.FP32 else manifest.precision)
-    if fmt == "torchscript" and backend in (Backend.AUTO, Backend.TORCH, Backend.TORCHSCRIPT):
+    if fmt is F.TORCHSCRIPT and backend in (Backend.AUTO, Backend.TORCH, Backend.TORCHSCRIPT):
         from edgeseg.backends.torchscript_backend import TorchScriptRunner
 
         return TorchScriptRunner(file, device)
-    if fmt == "onnx" and backend in (Backend.AUTO, Backend.ONNXRUNTIME):
+    if fmt is F.ONNX and backend in (Backend.AUTO, Backend.ONNXRUNTIME):
         from edgeseg.backends.onnxruntime_backend import OnnxRuntimeRunner
 
         return OnnxRuntimeRunner(file, device, precision=manifest.precision)
@@ -185,7 +177,7 @@ def _model_runner(model: nn.Module, backend: Backend, device: str | None, manife
 
 
 def _tensorrt_runner(file: Path, manifest: Manifest, device: str | None) -> Runner:
-    if manifest.format != "tensorrt":
+    if manifest.format is not F.TENSORRT:
         raise InputError(f"the tensorrt back end runs engines; build one from {file} with `edgeseg build`")
     if device == "cpu":
         raise InputError("a TensorRT engine runs on a CUDA GPU, not on the cpu device")
@@ -194,4 +186,4 @@ def _tensorrt_runner(file: Path, manifest: Manifest, device: str | None) -> Runn
     return TensorRTRunner(file, manifest)  # checks TensorRT version and GPU against the manifest
 
 
-__all__ = ["BACKENDS", "FORMAT_SUFFIXES", "Backend", "Runner", "RunnerBase", "open_runner", "resolve_artifact"]
+__all__ = ["BACKENDS", "Backend", "Runner", "RunnerBase", "open_runner", "resolve_artifact"]

@@ -10,23 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgeseg._optional import available
+from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.backend_names import Backend
 from edgeseg.errors import InputError
 from edgeseg.layers.unpool import UnpoolForm
 from edgeseg.precision import Precision
 
-B, P = Backend, Precision
+B, F, P = Backend, ArtifactFormat, Precision
 # (artifact format, precision) -> CPU back ends, fastest first as measured (bench/results/cpu-paths.json)
-CPU_ORDER: dict[tuple[str, Precision], tuple[Backend, ...]] = {
-    ("weights", P.FP32): (B.COMPILED, B.ONNXRUNTIME, B.OPENVINO, B.TORCH),
-    ("weights", P.BF16): (B.COMPILED, B.OPENVINO),
-    ("onnx", P.BF16): (B.OPENVINO,),
-    ("pt2", P.FP32): (B.AOTI,),
-    ("torchscript", P.FP32): (B.TORCHSCRIPT,),
-    ("onnx", P.FP32): (B.OPENVINO, B.ONNXRUNTIME),
-    ("onnx", P.INT8): (B.OPENVINO, B.ONNXRUNTIME),
+CPU_ORDER: dict[tuple[ArtifactFormat, Precision], tuple[Backend, ...]] = {
+    (F.WEIGHTS, P.FP32): (B.COMPILED, B.ONNXRUNTIME, B.OPENVINO, B.TORCH),
+    (F.WEIGHTS, P.BF16): (B.COMPILED, B.OPENVINO),
+    (F.ONNX, P.BF16): (B.OPENVINO,),
+    (F.PT2, P.FP32): (B.AOTI,),
+    (F.TORCHSCRIPT, P.FP32): (B.TORCHSCRIPT,),
+    (F.ONNX, P.FP32): (B.OPENVINO, B.ONNXRUNTIME),
+    (F.ONNX, P.INT8): (B.OPENVINO, B.ONNXRUNTIME),
 }
-_CPU_FALLBACK = {"weights": B.TORCH, "torchscript": B.TORCHSCRIPT, "pt2": B.AOTI, "onnx": B.ONNXRUNTIME}
+_CPU_FALLBACK = {F.WEIGHTS: B.TORCH, F.TORCHSCRIPT: B.TORCHSCRIPT, F.PT2: B.AOTI, F.ONNX: B.ONNXRUNTIME}
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,9 @@ def why_not_on_cpu(backend: Backend, unpool: UnpoolForm | None = None, uint8_act
     return None
 
 
-def choose_cpu(fmt: str, precision: Precision | str, unpool: UnpoolForm | None = None, uint8_activations: bool = False) -> Choice:
+def choose_cpu(fmt: ArtifactFormat | str, precision: Precision | str, unpool: UnpoolForm | None = None, uint8_activations: bool = False) -> Choice:
     """The measured-fastest back end for a `fmt` artifact at `precision` that can run on this CPU."""
-    precision = Precision.of(precision, "precision")
+    fmt, precision = ArtifactFormat.of(fmt, "fmt"), Precision.of(precision, "precision")
     if precision is P.BF16:
         from edgeseg.hardware import bf16_unsupported_reason
 

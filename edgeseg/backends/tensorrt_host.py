@@ -10,6 +10,7 @@ import torch
 from packaging.version import Version
 
 from edgeseg._optional import INSTALL_HINTS, optional
+from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.backends.cuda_memory import cuda_ok, optional_cudart
 from edgeseg.errors import ArtifactError, InputError, MissingDependencyError
 from edgeseg.manifest import Manifest
@@ -85,7 +86,7 @@ def check_engine_manifest(manifest: Manifest, host: HostInfo, folder: str | Path
     `folder`) the sha256 of every file the manifest hashes. Each refusal names the rebuild command."""
     record = manifest.extra.get("tensorrt") or {}
     rebuild = rebuild_command(manifest, folder)
-    if manifest.format != "tensorrt":
+    if manifest.format is not ArtifactFormat.TENSORRT:
         raise ArtifactError(f"the manifest describes a {manifest.format} artifact, not a TensorRT engine")
     if host.tensorrt is None:
         raise MissingDependencyError(f"TensorRT is not installed (needed to run this engine): {INSTALL_HINTS['tensorrt']}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.build.options import BuildOptions
 from edgeseg.fileio import sha256
 from edgeseg.layers.unpool import UnpoolForm
@@ -15,12 +16,12 @@ from edgeseg.precision import Precision
 def folder_manifest(base: Manifest, out: Path, files: dict[str, Path], skipped: dict[str, str], opts: BuildOptions,
                     engine, form: UnpoolForm, plugin: str | None, host, size) -> Manifest:
     if engine is not None:
-        fmt, primary = "tensorrt", files["engine"]
+        fmt, primary = ArtifactFormat.TENSORRT, files["engine"]
         precision = Precision.INT8 if "int8-onnx" in files else Precision.FP16 if opts.fp16 else Precision.FP32
     elif "int8-onnx" in files:
-        fmt, primary, precision = "onnx", files["int8-onnx"], Precision.INT8
+        fmt, primary, precision = ArtifactFormat.ONNX, files["int8-onnx"], Precision.INT8
     else:
-        fmt, primary, precision = "onnx", files["onnx"], Precision.FP32
+        fmt, primary, precision = ArtifactFormat.ONNX, files["onnx"], Precision.FP32
     onnx_meta = Manifest.load(files["onnx"])
     hashed = {primary.name: sha256(primary)}
     if engine is not None and engine.record.get("plugin_library"):
@@ -49,7 +50,7 @@ def folder_manifest(base: Manifest, out: Path, files: dict[str, Path], skipped: 
         unpool = form  # what the engine holds: the plugin or the decomposition
     # the figures measured on the artifact this folder runs, never the FP32 weights' for an INT8 graph;
     # an FP16 or INT8 engine has none until --data measures it
-    metrics = Manifest.load(primary).metrics if fmt == "onnx" else onnx_meta.metrics if precision is Precision.FP32 else {}
+    metrics = Manifest.load(primary).metrics if fmt is ArtifactFormat.ONNX else onnx_meta.metrics if precision is Precision.FP32 else {}
     return dataclasses.replace(
         base, format=fmt, precision=precision, input_size=tuple(size), num_classes=onnx_meta.num_classes,
         dynamic=opts.dynamic is not None, opset=onnx_meta.opset, unpool=unpool, sha256=hashed, versions=versions, extra=extra,

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.errors import InputError
 from edgeseg.manifest import Manifest, library_versions
 
@@ -50,7 +51,7 @@ def stamp_manifest(
     manifest: Manifest | None,
     model: nn.Module,
     artifact: Path,
-    fmt: str,
+    fmt: ArtifactFormat,
     input_size: tuple[int, int],
     num_classes: int,
     extra: dict | None = None,

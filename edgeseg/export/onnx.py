@@ -25,6 +25,7 @@ import onnx
 import torch
 import torch.nn as nn
 
+from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.export import check_input_size, example_input, export_size, stamp_manifest
 from edgeseg.export.opcheck import unsupported_ops
@@ -173,5 +174,5 @@ def export_onnx(
         warnings.warn(f"{path.name}: operators TensorRT's ONNX parser does not support: {', '.join(bad)}", stacklevel=2)
     fields = dict(dynamic=dynamic, opset=opset, unpool=unpool if uses_unpool(model) else None)
     extra = {"tensorrt_unsupported_ops": bad, "rewrites": list(REWRITES) if optimize else []}
-    stamp_manifest(manifest, model, path, "onnx", check_input_size(model, input_size), num_classes, extra, **fields)
+    stamp_manifest(manifest, model, path, ArtifactFormat.ONNX, check_input_size(model, input_size), num_classes, extra, **fields)
     return path

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.backends.transposed_bn import prepare_for_freezing
 from edgeseg.errors import InputError
 from edgeseg.export import check_input_size, example_input, export_size, stamp_manifest
@@ -52,5 +53,5 @@ def export_pt2(model: nn.Module, path: str | Path, input_size: tuple[int, int] |
     finally:
         model.train(was_training)
     extra = {"compile_s": round(time.perf_counter() - t0, 1), "batch": 1, "cpu_isa": torch.backends.cpu.get_cpu_capability(), "freezing": freeze}
-    stamp_manifest(manifest, model, path, "pt2", size, num_classes, extra)
+    stamp_manifest(manifest, model, path, ArtifactFormat.PT2, size, num_classes, extra)
     return path

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.errors import InputError
 from edgeseg.export import check_input_size, example_input, export_size, stamp_manifest
 from edgeseg.fileio import atomic_path
@@ -70,5 +71,5 @@ def export_torchscript(
     unpool = None
     if uses_unpool(model):
         unpool = UnpoolForm.DECOMPOSED if all(m.decomposed for m in model.modules() if isinstance(m, MaxUnpool)) else UnpoolForm.NATIVE
-    stamp_manifest(manifest, model, path, "torchscript", input_size, num_classes, extra, dynamic=trace_reason is None, unpool=unpool)
+    stamp_manifest(manifest, model, path, ArtifactFormat.TORCHSCRIPT, input_size, num_classes, extra, dynamic=trace_reason is None, unpool=unpool)
     return path

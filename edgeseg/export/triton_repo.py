@@ -15,11 +15,12 @@ import dataclasses
 import re
 from pathlib import Path
 
+from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.fileio import write_bytes, write_json, write_text
 from edgeseg.manifest import Manifest
 
-PLATFORMS = {"tensorrt": ("tensorrt_plan", "model.plan"), "onnx": ("onnxruntime_onnx", "model.onnx")}
+PLATFORMS = {ArtifactFormat.TENSORRT: ("tensorrt_plan", "model.plan"), ArtifactFormat.ONNX: ("onnxruntime_onnx", "model.onnx")}
 TRITON_TYPES = {"float32": "TYPE_FP32", "float16": "TYPE_FP16", "int8": "TYPE_INT8", "int32": "TYPE_INT32", "int64": "TYPE_INT64"}
 
 
@@ -76,10 +77,10 @@ def write_triton_repo(onnx_or_engine_path: str | Path, out_dir: str | Path, mani
     path = Path(onnx_or_engine_path)
     if not path.is_file():
         raise ArtifactError(f"{path} not found")
-    fmt = "tensorrt" if path.suffix in (".engine", ".plan") else "onnx" if path.suffix == ".onnx" else None
-    if fmt is None:
+    fmt = ArtifactFormat.of_path(path.name)
+    if fmt not in PLATFORMS:
         raise InputError(f"{path.name}: a Triton repository takes a TensorRT engine (.engine/.plan) or an ONNX graph (.onnx)")
-    if fmt == "tensorrt":
+    if fmt is ArtifactFormat.TENSORRT:
         if not gpu:
             raise InputError("a TensorRT engine runs on a GPU only: serve the ONNX graph for CPU instances")
         io = manifest.extra.get("io")
@@ -94,7 +95,7 @@ def write_triton_repo(onnx_or_engine_path: str | Path, out_dir: str | Path, mani
     batch_dim = next(iter(io["inputs"].values()))["shape"][0]
     if max_batch > 0 and batch_dim != -1:
         raise InputError(f"{path.name} has a fixed batch of {batch_dim}: export or build it with dynamic shapes, or use max_batch=0")
-    if fmt == "tensorrt" and max_batch > 0:
+    if fmt is ArtifactFormat.TENSORRT and max_batch > 0:
         hi = manifest.extra.get("build", {}).get("flags", {}).get("dynamic")
         if hi and hi[2][0] < max_batch:
             raise InputError(f"the engine's optimisation profile allows batches up to {hi[2][0]}, not {max_batch}: rebuild with `dynamic` shapes up to that batch (MIN:OPT:NxHxW)")

@@ -23,6 +23,7 @@ from typing import Callable
 
 import onnx
 
+from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.fileio import sha256, write_bytes, write_json
 from edgeseg.manifest import Manifest
@@ -91,7 +92,7 @@ def fp32_graph(src: Source) -> tuple[onnx.ModelProto, Manifest]:
 
 def save_onnx(model: onnx.ModelProto, path: Path, base: Manifest, precision: Precision, extra: dict | None = None, metrics: dict | None = None) -> Path:
     write_bytes(path, model.SerializeToString())
-    m = dataclasses.replace(base, format="onnx", precision=precision, sha256={},
+    m = dataclasses.replace(base, format=ArtifactFormat.ONNX, precision=precision, sha256={},
                             extra={**base.extra, **(extra or {})}, metrics={**base.metrics, **(metrics or {})})
     m.record_hash(path)
     m.save(path)
