@@ -1,4 +1,4 @@
-"""Precisions, back-end names and artifact formats travel as Enums: parsed once where text comes in, stored in
+"""Precisions, back-end names, artifact formats and unpool plugin forms travel as Enums: parsed once where text comes in, stored in
 manifests and reports as their plain values, and refused with one message naming the parameter."""
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.backend_names import BACKENDS, Backend
 from edgeseg.backends import resolve_artifact
 from edgeseg.backends.auto import choose_cpu
+from edgeseg.backends.tensorrt_backend import _recorded_plugin
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.manifest import Manifest, measurement_key
+from edgeseg.plugins import UnpoolPlugin
 from edgeseg.precision import Precision
 from edgeseg.report.table import BenchRow, Skipped, to_csv
 
@@ -79,3 +81,12 @@ def test_bench_reports_write_plain_values():
     assert (written["backend"], written["precision"]) == ("openvino", "bf16")
     assert row.line().startswith("enet openvino bf16 cpu:")
     assert Skipped("enet", None, None, "why").line() == "skipped enet * *: why"
+
+
+def test_an_engine_record_names_its_plugin_form_or_is_refused(tmp_path):
+    engine = tmp_path / "model.engine"
+    assert _recorded_plugin({"plugin": "cpp"}, engine) is UnpoolPlugin.CPP
+    assert not _recorded_plugin({"plugin": "qdp-aot"}, engine).loads_at_run_time
+    assert _recorded_plugin({"plugin": None}, engine) is None
+    with pytest.raises(ArtifactError, match="unknown max-unpool plugin: `plugin` must be one of qdp-aot, qdp-jit, cpp, got 'cuda'"):
+        _recorded_plugin({"plugin": "cuda"}, engine)

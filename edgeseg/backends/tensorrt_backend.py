@@ -19,6 +19,7 @@ from edgeseg.backends.cuda_memory import device_memory
 from edgeseg.backends.tensorrt_host import check_engine_manifest, engine_manifest, host_info, rebuild_command
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.manifest import Manifest
+from edgeseg.plugins import UnpoolPlugin
 from edgeseg.plugins.loading import load_unpool_plugin
 
 
@@ -41,9 +42,10 @@ class TensorRTRunner(RunnerBase):
         trt = require("tensorrt", "running TensorRT engines")
         self.precision = manifest.precision
         record = manifest.extra["tensorrt"]
-        if record.get("plugin") in ("cpp", "qdp-jit"):
+        plugin = _recorded_plugin(record, path)
+        if plugin is not None and plugin.loads_at_run_time:
             library = path.parent / record["plugin_library"] if record.get("plugin_library") else None
-            load_unpool_plugin(record["plugin"], library)
+            load_unpool_plugin(plugin, library)
         self.mem = device_memory()
         self._logger = trt.Logger(trt.Logger.WARNING)
         self.runtime = trt.Runtime(self._logger)
@@ -99,3 +101,13 @@ class TensorRTRunner(RunnerBase):
             self.mem.close()
         self.context = self.engine = self.runtime = self.mem = None
         self._launch = None
+
+
+def _recorded_plugin(record: dict, path: Path) -> UnpoolPlugin | None:
+    """The max-unpool plugin form the engine's manifest records, None for an engine without one."""
+    if not record.get("plugin"):
+        return None
+    try:
+        return UnpoolPlugin.of(record["plugin"], "plugin")
+    except InputError as e:
+        raise ArtifactError(f"the manifest of {path} records an unknown max-unpool plugin: {e}") from None

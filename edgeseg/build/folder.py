@@ -16,6 +16,7 @@ from edgeseg.errors import ArtifactError, InputError
 from edgeseg.fileio import write_bytes
 from edgeseg.layers.unpool import UnpoolForm, uses_unpool
 from edgeseg.manifest import Manifest
+from edgeseg.plugins import UnpoolPlugin
 from edgeseg.resolve import resolve_model
 
 Log = Callable[[str], None]
@@ -128,7 +129,7 @@ def _strongly_typed() -> bool:
     return tensorrt_major() >= 11
 
 
-def _engine(model, size, opts: BuildOptions, frontend: Frontend, out: Path, graph: Path, int8: bool, plugin: str | None, log: Log):
+def _engine(model, size, opts: BuildOptions, frontend: Frontend, out: Path, graph: Path, int8: bool, plugin: UnpoolPlugin | None, log: Log):
     from edgeseg.build import tensorrt as trt_build
     from edgeseg.plugins.loading import find_cpp_plugin_library
 
@@ -141,11 +142,11 @@ def _engine(model, size, opts: BuildOptions, frontend: Frontend, out: Path, grap
     cache = out / "timing.cache"
     spec = trt_build.EngineSpec(graph, fp16=opts.fp16, int8=int8, profile=opts.dynamic, workspace_gb=opts.workspace_gb,
                                 dla_core=opts.dla_core, timing_cache=cache, plugin=plugin,
-                                plugin_library=find_cpp_plugin_library() if plugin == "cpp" else None)
+                                plugin_library=find_cpp_plugin_library() if plugin is UnpoolPlugin.CPP else None)
     built = trt_build.build_engine(spec)
     write_bytes(out / "model.engine", built.plan)
     write_bytes(cache, built.timing_cache)
-    if plugin == "cpp":
+    if plugin is UnpoolPlugin.CPP:
         write_bytes(out / spec.plugin_library.name, spec.plugin_library.read_bytes())
     log(f"wrote {out / 'model.engine'} and {cache.name} ({built.record['gpu']}, {time.perf_counter() - t0:.0f} s)")
     return built

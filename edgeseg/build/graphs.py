@@ -13,16 +13,17 @@ import torch.nn as nn
 from edgeseg.fileio import write_bytes
 from edgeseg.layers.unpool import UnpoolForm
 from edgeseg.manifest import Manifest
+from edgeseg.plugins import UnpoolPlugin
 from edgeseg.precision import Precision
 
 Log = Callable[[str], None]
 
 
-def plugin_graph(native: Path, path: Path, plugin: str | None) -> Path:
+def plugin_graph(native: Path, path: Path, plugin: UnpoolPlugin | None) -> Path:
     """`native` with each MaxPool/MaxUnpool pair rewritten as edgeseg's plugin node."""
     from edgeseg.plugins.onnx_rewrite import to_plugin_graph
 
-    graph, _ = to_plugin_graph(onnx.load(str(native)), aot=plugin == "qdp-aot")
+    graph, _ = to_plugin_graph(onnx.load(str(native)), aot=plugin is UnpoolPlugin.QDP_AOT)
     write_bytes(path, graph.SerializeToString())
     return path
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from edgeseg.build.tensorrt import Shapes
 from edgeseg.errors import InputError
 from edgeseg.layers.unpool import UnpoolForm
+from edgeseg.plugins import UnpoolPlugin
 from edgeseg.textenum import TextEnum
 
 ENGINE_FORMS = (UnpoolForm.PLUGIN, UnpoolForm.DECOMPOSED)  # what an engine's graph may hold
@@ -53,7 +54,7 @@ def parse_dynamic(text: str) -> Shapes:
     return lo, opt, hi
 
 
-def resolve_unpool(requested: UnpoolForm | str | None, options: list[str]) -> tuple[UnpoolForm, str | None]:
+def resolve_unpool(requested: UnpoolForm | str | None, options: list[UnpoolPlugin]) -> tuple[UnpoolForm, UnpoolPlugin | None]:
     """(form of the engine's graph: plugin or decomposed, plugin implementation or None).
 
     `requested` None picks the plugin where `options` (the implementations the installed TensorRT

@@ -20,6 +20,7 @@ from edgeseg.backends.tensorrt_host import HostInfo, format_cc, host_info, tenso
 from edgeseg.build.engine_info import inspect_engine
 from edgeseg.errors import ArtifactError, InputError, MissingDependencyError
 from edgeseg.layers.unpool import UnpoolForm, set_unpool_mode
+from edgeseg.plugins import UnpoolPlugin
 from edgeseg.plugins.loading import load_unpool_plugin
 
 Shapes = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]  # NCHW min, opt, max
@@ -34,7 +35,7 @@ class EngineSpec:
     workspace_gb: float = 2.0
     dla_core: int | None = None
     timing_cache: Path | None = None  # read if present, written back by the caller
-    plugin: str | None = None  # qdp-aot | qdp-jit | cpp
+    plugin: UnpoolPlugin | None = None
     plugin_library: Path | None = None
 
 
@@ -52,7 +53,7 @@ def tensorrt_major() -> int:
 
 
 def engine_record(host: HostInfo, frontend: str, strongly_typed: bool | None = None, dla_core: int | None = None,
-                  plugin: str | None = None, plugin_library: str | None = None) -> dict:
+                  plugin: UnpoolPlugin | None = None, plugin_library: str | None = None) -> dict:
     """What the manifest records about an engine: what `check_engine_manifest` reads back."""
     return {
         "version": host.tensorrt, "gpu": host.gpu, "compute_capability": format_cc(host.compute_capability),
@@ -115,7 +116,7 @@ def build_engine(spec: EngineSpec) -> BuiltEngine:
     builder = trt.Builder(logger)
     network, _parser = network_from_onnx(trt, builder, logger, spec.onnx, strongly_typed)
     plan, timing = engine_bytes_from_network(trt, builder, network, spec, strongly_typed)
-    library = spec.plugin_library.name if spec.plugin == "cpp" and spec.plugin_library else None
+    library = spec.plugin_library.name if spec.plugin is UnpoolPlugin.CPP and spec.plugin_library else None
     record = engine_record(host, "onnx", strongly_typed, spec.dla_core, spec.plugin, library)
     precision_map, io = inspect_engine(trt, logger, plan)
     return BuiltEngine(plan, timing, record, precision_map, io)

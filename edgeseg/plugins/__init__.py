@@ -36,6 +36,7 @@ from importlib import resources
 from pathlib import Path
 
 from edgeseg.precision import Precision
+from edgeseg.textenum import TextEnum
 
 PLUGIN_NAMESPACE = "edgeseg"
 PLUGIN_NAME = "MaxUnpoolFromSource"
@@ -43,6 +44,19 @@ PLUGIN_VERSION = "1"
 PLUGIN_ID = f"{PLUGIN_NAMESPACE}::{PLUGIN_NAME}"  # tensorrt.plugin's "namespace::name"
 KERNEL_NAMES = {Precision.FP32: "edgeseg_max_unpool_f32", Precision.FP16: "edgeseg_max_unpool_f16"}
 CPP_LIBRARY = "libedgeseg_trt_plugins.so"
+
+
+class UnpoolPlugin(TextEnum):
+    """How the max-unpool plugin reaches TensorRT (recorded in an engine's manifest)."""
+
+    QDP_AOT = "qdp-aot"  # tensorrt.plugin, kernel baked into the engine: nothing to load at run time
+    QDP_JIT = "qdp-jit"  # tensorrt.plugin, Triton kernel called from Python
+    CPP = "cpp"  # the IPluginV3 library built from edgeseg/plugins/cpp
+
+    @property
+    def loads_at_run_time(self) -> bool:
+        """An engine holding this form needs it registered before it deserializes."""
+        return self is not UnpoolPlugin.QDP_AOT
 
 
 def kernel_source_path() -> Path:

@@ -7,17 +7,16 @@ from pathlib import Path
 
 from edgeseg._optional import optional, require
 from edgeseg.errors import ArtifactError
-from edgeseg.plugins import CPP_LIBRARY
+from edgeseg.plugins import CPP_LIBRARY, UnpoolPlugin
 
 
-def load_unpool_plugin(impl: str, library: Path | None = None, compute_capability: tuple[int, int] | None = None) -> None:
+def load_unpool_plugin(impl: UnpoolPlugin | str, library: Path | None = None, compute_capability: tuple[int, int] | None = None) -> None:
     """Register the max-unpool plugin with TensorRT's registry before parsing or deserializing.
 
-    impl: "qdp-aot" (tensorrt.plugin, kernel baked into the engine: nothing to load at run time
-    except while building), "qdp-jit" (tensorrt.plugin, Triton kernel called from Python), or
-    "cpp" (the IPluginV3 library built from edgeseg/plugins/cpp).
+    `impl` says which implementation (UnpoolPlugin); an AOT one is loaded only while building.
     """
-    if impl == "cpp":
+    impl = UnpoolPlugin.of(impl, "impl")
+    if impl is UnpoolPlugin.CPP:
         trt = require("tensorrt", "loading the max-unpool plugin library")
         if library is None or not Path(library).is_file():
             raise ArtifactError(f"the max-unpool plugin library {library} is missing; build it: cmake -S edgeseg/plugins/cpp -B build && cmake --build build")
@@ -26,7 +25,7 @@ def load_unpool_plugin(impl: str, library: Path | None = None, compute_capabilit
         return
     from edgeseg.plugins.tensorrt_plugin import register
 
-    register(compute_capability, aot=impl == "qdp-aot")
+    register(compute_capability, aot=impl is UnpoolPlugin.QDP_AOT)
 
 
 def find_cpp_plugin_library() -> Path | None:
@@ -35,7 +34,7 @@ def find_cpp_plugin_library() -> Path | None:
     return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
 
 
-def unpool_plugin_options() -> list[str]:
+def unpool_plugin_options() -> list[UnpoolPlugin]:
     """Plugin implementations the installed TensorRT can use, best first (empty without TensorRT)."""
     if optional("tensorrt") is None:
         return []
@@ -44,12 +43,12 @@ def unpool_plugin_options() -> list[str]:
     trtp = optional("tensorrt.plugin")
     options = []
     if trtp is not None and hasattr(trtp, "aot_impl") and (nvrtc_module() is not None or shutil.which("nvcc")):
-        options.append("qdp-aot")
+        options.append(UnpoolPlugin.QDP_AOT)
     if find_cpp_plugin_library() is not None:
-        options.append("cpp")
+        options.append(UnpoolPlugin.CPP)
     if trtp is not None:
         from edgeseg.plugins.triton_kernel import AVAILABLE as triton_available
 
         if triton_available:
-            options.append("qdp-jit")
+            options.append(UnpoolPlugin.QDP_JIT)
     return options

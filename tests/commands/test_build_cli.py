@@ -15,8 +15,9 @@ from edgeseg.build import parse_dynamic, resolve_unpool
 from edgeseg.cli import app
 from edgeseg.errors import InputError
 from edgeseg.fileio import sha256
+from edgeseg.layers.unpool import UnpoolForm
 from edgeseg.manifest import Manifest
-from edgeseg.plugins import PLUGIN_NAME
+from edgeseg.plugins import PLUGIN_NAME, UnpoolPlugin
 
 NO_ENGINE = tensorrt_unavailable()
 SIZE = f"{INPUT_SIZE[0]}x{INPUT_SIZE[1]}"
@@ -142,9 +143,9 @@ def test_unknown_source_and_missing_weights(tmp_path):
 
 def test_resolve_unpool_picks_what_tensorrt_supports():
     assert resolve_unpool(None, []) == ("decomposed", None)  # None: auto
-    assert resolve_unpool(None, ["qdp-aot", "cpp"]) == ("plugin", "qdp-aot")
-    assert resolve_unpool(None, ["cpp"]) == ("plugin", "cpp")
-    assert resolve_unpool("decomposed", ["qdp-aot"]) == ("decomposed", None)
+    assert resolve_unpool(None, [UnpoolPlugin.QDP_AOT, UnpoolPlugin.CPP]) == (UnpoolForm.PLUGIN, UnpoolPlugin.QDP_AOT)
+    assert resolve_unpool(None, [UnpoolPlugin.CPP]) == (UnpoolForm.PLUGIN, UnpoolPlugin.CPP)
+    assert resolve_unpool("decomposed", [UnpoolPlugin.QDP_AOT]) == (UnpoolForm.DECOMPOSED, None)
     assert resolve_unpool("plugin", []) == ("plugin", None)  # the graph is written for a TensorRT elsewhere
     with pytest.raises(InputError):
         resolve_unpool("both", [])

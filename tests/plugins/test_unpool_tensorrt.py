@@ -9,7 +9,7 @@ import pytest
 
 from edgeseg.backends.tensorrt_host import tensorrt_unavailable
 from edgeseg.errors import MissingDependencyError
-from edgeseg.plugins import kernel_source_path
+from edgeseg.plugins import UnpoolPlugin, kernel_source_path
 from edgeseg.plugins import triton_kernel
 from edgeseg.plugins.reference import max_unpool_from_source
 
@@ -60,7 +60,7 @@ def test_triton_kernel_matches_reference_on_gpu():
 @pytest.mark.gpu
 @pytest.mark.tensorrt
 @pytest.mark.skipif(NO_ENGINE is not None, reason=f"no engine can be built here: {NO_ENGINE}")
-@pytest.mark.parametrize("impl", ["qdp-aot", "cpp"])
+@pytest.mark.parametrize("impl", [UnpoolPlugin.QDP_AOT, UnpoolPlugin.CPP])
 def test_plugin_engine_matches_onnxruntime_on_the_native_graph(tmp_path, impl):
     from edgeseg.build.tensorrt import EngineSpec, build_engine
     from edgeseg.plugins.loading import find_cpp_plugin_library, unpool_plugin_options
@@ -75,7 +75,7 @@ def test_plugin_engine_matches_onnxruntime_on_the_native_graph(tmp_path, impl):
     import torch
 
     native = onnx.load_from_string(onnx_bytes(TwoLevels(), (16, 24), "native"))
-    plugin, _ = to_plugin_graph(native, aot=impl == "qdp-aot")
+    plugin, _ = to_plugin_graph(native, aot=impl is UnpoolPlugin.QDP_AOT)
     path = tmp_path / "plugin.onnx"
     onnx.save(plugin, str(path))
     built = build_engine(EngineSpec(path, plugin=impl, plugin_library=find_cpp_plugin_library()))
