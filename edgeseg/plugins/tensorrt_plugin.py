@@ -16,15 +16,15 @@ from typing import List, Optional, Tuple
 
 from edgeseg._optional import require
 from edgeseg.errors import MissingDependencyError
-from edgeseg.plugins import KERNEL_NAMES, PLUGIN_ID
+from edgeseg.plugins import KERNEL_NAMES, PLUGIN_ID, UnpoolPlugin
 from edgeseg.precision import Precision
 
 BLOCK = 256  # threads per block of the AOT launch
-_registered: Optional[str] = None
+_registered: Optional[UnpoolPlugin] = None
 
 
-def register(compute_capability: Optional[Tuple[int, int]] = None, aot: bool = True) -> str:
-    """Register the plugin once per process; returns "qdp-aot" or "qdp-jit".
+def register(compute_capability: Optional[Tuple[int, int]] = None, aot: bool = True) -> UnpoolPlugin:
+    """Register the plugin once per process; returns the form registered (QDP_AOT or QDP_JIT).
 
     `compute_capability` picks the PTX target for the AOT kernel (GPU 0's when None).
     """
@@ -79,5 +79,5 @@ def register(compute_capability: Optional[Tuple[int, int]] = None, aot: bool = T
             s = torch.as_tensor(source, device="cuda")
             max_unpool_triton(v, s, (kernel_h, kernel_w), out=torch.as_tensor(outputs[0], device="cuda"))
 
-    _registered = "qdp-aot" if aot else "qdp-jit"
+    _registered = UnpoolPlugin.QDP_AOT if aot else UnpoolPlugin.QDP_JIT
     return _registered
