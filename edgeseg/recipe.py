@@ -21,6 +21,7 @@ else:  # pragma: no cover
 
 from edgeseg.errors import EdgesegError
 from edgeseg.manifest import DEFAULT_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD
+from edgeseg.textenum import TextEnum
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 
@@ -29,25 +30,32 @@ class RecipeError(EdgesegError):
     """A recipe that cannot be used as written."""
 
 
-class Optimizer(str, Enum):
+class Optimizer(TextEnum):
     ADAMW = "adamw"
     ADAM = "adam"
     SGD = "sgd"
 
 
-class Schedule(str, Enum):
+class Schedule(TextEnum):
     POLY = "poly"
     COSINE = "cosine"
     CONSTANT = "constant"
 
 
-class ClassWeighting(str, Enum):
+class ClassWeighting(TextEnum):
     ENET = "enet"
     MEDIAN = "median"
     NONE = "none"
 
 
-class TrainPrecision(str, Enum):
+class Loss(TextEnum):
+    """The training loss: class-weighted cross-entropy on the main output, plus `aux_weight` times
+    it on each auxiliary head. One member, so a recipe naming another loss is refused, not ignored."""
+
+    CROSS_ENTROPY = "cross_entropy"
+
+
+class TrainPrecision(TextEnum):
     """What a recipe asks for: `auto` (bf16 autocast on a CPU that computes bf16 natively, fp16 on
     CUDA, else fp32) or one of those; the trainer resolves it to an edgeseg.precision.Precision."""
 
@@ -102,7 +110,7 @@ class TrainSection:
     warmup_epochs: int = 0
     class_weighting: ClassWeighting = ClassWeighting.ENET
     enet_c: float = 1.02
-    loss: str = "cross_entropy"
+    loss: Loss = Loss.CROSS_ENTROPY
     aux_weight: float = 0.4  # deep-supervision / auxiliary heads, where a model has them
     eval_every: int = 5
     seed: int = 0

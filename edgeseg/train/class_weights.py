@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgeseg.recipe import ClassWeighting
+
 
 def class_pixel_counts(labels, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """(pixels of each class, pixels of the images that contain each class), ignoring others."""
@@ -32,12 +34,10 @@ def median_frequency_weights(counts: np.ndarray, image_pixels: np.ndarray) -> np
     return np.where(freq > 0, med / np.maximum(freq, 1e-12), 0.0)
 
 
-def compute_class_weights(method: str, labels, num_classes: int, enet_c: float = 1.02) -> np.ndarray | None:
-    if method == "none":
+def compute_class_weights(method: ClassWeighting, labels, num_classes: int, enet_c: float = 1.02) -> np.ndarray | None:
+    if method is ClassWeighting.NONE:
         return None
     counts, image_pixels = class_pixel_counts(labels, num_classes)
-    if method == "enet":
+    if method is ClassWeighting.ENET:
         return enet_weights(counts, enet_c)
-    if method == "median":
-        return median_frequency_weights(counts, image_pixels)
-    raise ValueError(f"class_weighting must be enet, median or none, got {method!r}")
+    return median_frequency_weights(counts, image_pixels)  # ClassWeighting.MEDIAN

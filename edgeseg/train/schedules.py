@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import math
 
+from edgeseg.recipe import Schedule
 
-def lr_factor(schedule: str, step: int, total: int, warmup: int = 0, power: float = 0.9) -> float:
+
+def lr_factor(schedule: Schedule, step: int, total: int, warmup: int = 0, power: float = 0.9) -> float:
     if warmup and step < warmup:
         return (step + 1) / warmup
     t = min(1.0, (step - warmup) / max(1, total - warmup))
-    if schedule == "poly":
+    if schedule is Schedule.POLY:
         return (1.0 - t) ** power
-    if schedule == "cosine":
+    if schedule is Schedule.COSINE:
         return 0.5 * (1.0 + math.cos(math.pi * t))
-    if schedule == "constant":
-        return 1.0
-    raise ValueError(f"schedule must be poly, cosine or constant, got {schedule!r}")
+    return 1.0  # Schedule.CONSTANT

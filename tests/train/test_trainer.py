@@ -8,9 +8,10 @@ import torch
 
 from synthetic_data import SyntheticDataset
 from edgeseg.errors import ArtifactError
-from edgeseg.recipe import RECIPES_DIR, RecipeError, load_recipe, recipe_from_dict
+from edgeseg.recipe import RECIPES_DIR, ClassWeighting, Loss, RecipeError, Schedule, load_recipe, recipe_from_dict
 from edgeseg.registry import create_model
 from edgeseg.train.checkpoint import load_checkpoint
+from edgeseg.train.schedules import lr_factor
 from edgeseg.train.trainer import Trainer
 
 
@@ -89,6 +90,19 @@ def test_wrong_type_is_rejected():
     raw = tiny_recipe(epochs="ten")
     with pytest.raises(RecipeError, match="train.epochs must be an integer"):
         recipe_from_dict(raw)
+
+
+@pytest.mark.parametrize("key, value, choices", [("loss", "focal", "cross_entropy"), ("schedule", "step", "poly, cosine, constant"),
+                                                  ("class_weighting", "inverse", "enet, median, none")])
+def test_a_value_outside_a_vocabulary_is_refused_not_ignored(key, value, choices):
+    with pytest.raises(RecipeError, match=f"train.{key} must be one of {choices}, got '{value}'"):
+        recipe_from_dict(tiny_recipe(**{key: value}))
+
+
+def test_vocabulary_values_arrive_as_members():
+    t = recipe_from_dict(tiny_recipe(schedule="cosine", class_weighting="median")).train
+    assert (t.schedule, t.class_weighting, t.loss) == (Schedule.COSINE, ClassWeighting.MEDIAN, Loss.CROSS_ENTROPY)
+    assert lr_factor(t.schedule, 50, 100) == pytest.approx(0.5)
 
 
 def test_shipped_recipes_load():
