@@ -37,9 +37,7 @@ def build(source: str, out: Path, opts: BuildOptions, log: Log = print) -> Build
     from edgeseg.export.torchscript import export_torchscript
     from edgeseg.plugins.loading import unpool_plugin_options
 
-    frontend = Frontend(opts.frontend) if opts.frontend in tuple(Frontend) else None
-    if frontend is None:
-        raise InputError(f"`frontend` must be one of {', '.join(f.value for f in Frontend)}, got {opts.frontend!r}")
+    frontend = Frontend.of(opts.frontend, "frontend")
     if frontend is Frontend.TORCH_TENSORRT and opts.int8:
         raise InputError("`int8` needs the ONNX front end (the Q/DQ graph): drop `frontend`=torch-tensorrt")
     if not 0 < opts.workspace_gb < float("inf"):  # NaN fails too

@@ -4,18 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgeseg.build.tensorrt import Shapes
+from edgeseg.build.tensorrt import Frontend, Shapes
 from edgeseg.errors import InputError
 from edgeseg.layers.unpool import UnpoolForm
 from edgeseg.plugins import UnpoolPlugin
-from edgeseg.textenum import TextEnum
 
 ENGINE_FORMS = (UnpoolForm.PLUGIN, UnpoolForm.DECOMPOSED)  # what an engine's graph may hold
-
-
-class Frontend(TextEnum):
-    ONNX = "onnx"  # TensorRT's ONNX parser
-    TORCH_TENSORRT = "torch-tensorrt"  # torch.export through torch-tensorrt
 
 
 @dataclass

@@ -22,8 +22,14 @@ from edgeseg.errors import ArtifactError, InputError, MissingDependencyError
 from edgeseg.layers.unpool import UnpoolForm, set_unpool_mode
 from edgeseg.plugins import UnpoolPlugin
 from edgeseg.plugins.loading import load_unpool_plugin
+from edgeseg.textenum import TextEnum
 
 Shapes = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]  # NCHW min, opt, max
+
+
+class Frontend(TextEnum):
+    ONNX = "onnx"  # TensorRT's ONNX parser
+    TORCH_TENSORRT = "torch-tensorrt"  # torch.export through torch-tensorrt
 
 
 @dataclass
@@ -52,7 +58,7 @@ def tensorrt_major() -> int:
     return Version(require("tensorrt", "building TensorRT engines").__version__).major
 
 
-def engine_record(host: HostInfo, frontend: str, strongly_typed: bool | None = None, dla_core: int | None = None,
+def engine_record(host: HostInfo, frontend: Frontend, strongly_typed: bool | None = None, dla_core: int | None = None,
                   plugin: UnpoolPlugin | None = None, plugin_library: str | None = None) -> dict:
     """What the manifest records about an engine: what `check_engine_manifest` reads back."""
     return {
@@ -117,7 +123,7 @@ def build_engine(spec: EngineSpec) -> BuiltEngine:
     network, _parser = network_from_onnx(trt, builder, logger, spec.onnx, strongly_typed)
     plan, timing = engine_bytes_from_network(trt, builder, network, spec, strongly_typed)
     library = spec.plugin_library.name if spec.plugin is UnpoolPlugin.CPP and spec.plugin_library else None
-    record = engine_record(host, "onnx", strongly_typed, spec.dla_core, spec.plugin, library)
+    record = engine_record(host, Frontend.ONNX, strongly_typed, spec.dla_core, spec.plugin, library)
     precision_map, io = inspect_engine(trt, logger, plan)
     return BuiltEngine(plan, timing, record, precision_map, io)
 
@@ -149,4 +155,4 @@ def build_with_torch_tensorrt(model, input_size: tuple[int, int], fp16: bool, pr
     plan = tt.convert_method_to_trt_engine(
         model, inputs=inputs, ir="dynamo", enabled_precisions=precisions, workspace_size=int(workspace_gb * (1 << 30))
     )
-    return BuiltEngine(bytes(plan), b"", engine_record(host_info(), "torch-tensorrt"))
+    return BuiltEngine(bytes(plan), b"", engine_record(host_info(), Frontend.TORCH_TENSORRT))
