@@ -17,18 +17,17 @@ ONNX Runtime's own calibrators differ: its Entropy works on a signed histogram w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
-
 import numpy as np
 
 from edgeseg.errors import InputError
 from edgeseg.quant.stats import ActivationStats, TensorStats
+from edgeseg.textenum import TextEnum
 
 QMAX = 127  # symmetric signed INT8, as TensorRT requires
 PERCENTILES = (99.9, 99.99, 99.999)
 
 
-class Kind(str, Enum):
+class Kind(TextEnum):
     MAX = "max"
     PERCENTILE = "percentile"
     ENTROPY = "entropy"
@@ -43,9 +42,7 @@ class Method:
     percentile: float | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in tuple(Kind):
-            raise InputError(f"unknown calibration method {self.kind!r}; choose one of {', '.join(k.value for k in Kind)}")
-        object.__setattr__(self, "kind", Kind(self.kind))
+        object.__setattr__(self, "kind", Kind.of(self.kind, "method"))
         if (self.kind is Kind.PERCENTILE) != (self.percentile is not None):
             raise InputError(f"`percentile` goes with the percentile method only, got {self.kind.value} with {self.percentile}")
         if self.percentile is not None and not 0 < self.percentile <= 100:
@@ -56,18 +53,18 @@ class Method:
 
 
 METHODS = (Method(Kind.MAX), *(Method(Kind.PERCENTILE, p) for p in PERCENTILES), Method(Kind.ENTROPY), Method(Kind.MSE))
-CHOICES = ("entropy", "percentile", "mse", "max", "best")  # what `method` may be asked as
+BEST = "best"  # what `method` may be asked as beside a Kind: every calibrator of METHODS, the best on val kept
 
 
-def methods_for(method: str, percentile: float = 99.99) -> list[Method]:
-    """The calibrators to try for `method` (one of CHOICES; "best": all of METHODS) and `percentile`."""
-    if method == "best":
+def methods_for(method: Kind | str, percentile: float = 99.99) -> list[Method]:
+    """The calibrators to try for `method` (a Kind, or BEST) and `percentile` (the percentile kind's only)."""
+    if method == BEST:
         return list(METHODS)
-    if method not in CHOICES:
-        raise InputError(f"`method` must be {', '.join(CHOICES)}; got {method!r}")
-    if method == "percentile" and not 0 < percentile <= 100:  # NaN fails too
-        raise InputError(f"`percentile` must be in (0, 100], got {percentile}")
-    return [Method(Kind(method), percentile if method == "percentile" else None)]
+    try:
+        kind = Kind(method)
+    except ValueError:
+        raise InputError(f"`method` must be one of {', '.join([*Kind, BEST])}, got {method!r}") from None
+    return [Method(kind, percentile if kind is Kind.PERCENTILE else None)]
 
 
 ENTROPY_LEVELS = 128

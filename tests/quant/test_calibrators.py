@@ -74,9 +74,9 @@ def test_all_zero_tensor_gets_a_usable_scale():
 
 def test_unknown_method_and_bad_percentile_are_input_errors():
     s = stats_of(np.ones(10, np.float32))
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="`method` must be one of max, percentile, entropy, mse, got 'kl'"):
         amax_of(s, Method("kl"))
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="`method` must be one of max, percentile, entropy, mse, best, got 'kl'"):
         methods_for("kl")
     with pytest.raises(InputError):
         percentile_amax(s, 0)
