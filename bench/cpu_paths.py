@@ -15,6 +15,13 @@ form), with random weights: speed does not depend on them, so these rows have no
 accuracy is measured by `edgeseg bench` on built artifacts (bench/README.md).
 
     python bench/cpu_paths.py --threads 2 --json bench/results/cpu-paths.json
+    python bench/cpu_paths.py --int8-models '' --only "plain ORT"   # a few paths against edgeseg eager alone
+
+Each round calls every path `--settle` times untimed before its timed call: a thread pool that
+spins after returning (OpenMP's, a default ORT session's) takes cores from the path timed next, and
+with one call a round (`--settle 0`, every run before session 9) that interference lands on the
+neighbours' figures. `--only` times just the paths whose names contain one of its comma-separated
+words, beside edgeseg eager.
 """
 from __future__ import annotations
 
@@ -134,9 +141,12 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--runs", type=int, default=15, help="timed rounds")
+    p.add_argument("--settle", type=int, default=2, help="untimed calls of a path before its timed one, each round")
     p.add_argument("--int8-models", default="enet,linknet,deeplabv3plus_mobilenetv2", help="models whose FP32 and INT8 graphs are also timed ('' for none)")
+    p.add_argument("--only", default="", help="comma-separated words: time only the ENet paths whose names contain one (edgeseg eager always)")
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)
+    only = [w for w in args.only.split(",") if w]
 
     import torch
 
@@ -151,6 +161,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = enet_paths(size, args.threads, Path(tmp), log)
+        if only:
+            paths = {k: r for k, r in paths.items() if k == "edgeseg eager" or any(w in k for w in only)}
         ref = paths["edgeseg eager"].infer(x)
         checks = {}  # ENet paths against edgeseg eager: (max |diff| of logits, argmax agreement)
         for label, r in paths.items():
@@ -158,7 +170,7 @@ def main(argv: list[str] | None = None) -> dict:
             checks[label] = (float(np.abs(out - ref).max()), float((out.argmax(1) == ref.argmax(1)).mean()))
         for name in filter(None, args.int8_models.split(",")):
             paths.update(int8_paths(name, size, args.threads))
-        times = time_interleaved(paths, x, args.warmup, args.runs)
+        times = time_interleaved(paths, x, args.warmup, args.runs, args.settle)
     eager = float(np.median(times["edgeseg eager"]))
     rows = []
     for label, t in times.items():
@@ -166,7 +178,7 @@ def main(argv: list[str] | None = None) -> dict:
         diff, agree = checks.get(label, (None, None))
         rows.append({"path": label, "median_ms": med, "min_ms": float(t.min()), "p90_ms": float(np.percentile(t, 90)),
                      "speedup_vs_edgeseg_eager": eager / med, "max_abs_diff_vs_eager": diff, "argmax_agreement": agree})
-    print(f"\nbatch 1, {args.width}x{args.height} (W x H), {args.threads} threads, {args.warmup} warm-up + {args.runs} interleaved rounds, "
+    print(f"\nbatch 1, {args.width}x{args.height} (W x H), {args.threads} threads, {args.warmup} warm-up + {args.runs} interleaved rounds ({args.settle} untimed calls before each timed one), "
           f"load average at the end {os.getloadavg()[0]:.2f}\n")
     print("| path | median ms | min ms | x edgeseg eager | max abs diff | argmax agree |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")

@@ -15,10 +15,10 @@ import numpy as np
 from edgeseg.eval import timing
 
 
-def time_interleaved(runners: dict, x: np.ndarray, warmup: int, runs: int) -> dict[str, np.ndarray]:
+def time_interleaved(runners: dict, x: np.ndarray, warmup: int, runs: int, settle: int = 0) -> dict[str, np.ndarray]:
     """Milliseconds per call for each runner on `x` (edgeseg.eval.timing.time_interleaved)."""
     calls = {label: (lambda r=runner: r.infer(x)) for label, runner in runners.items()}
-    return {k: 1000 * v for k, v in timing.time_interleaved(calls, warmup, runs).items()}
+    return {k: 1000 * v for k, v in timing.time_interleaved(calls, warmup, runs, settle).items()}
 
 
 def record_run(args, rows: list[dict]) -> dict:

@@ -9,11 +9,16 @@ from typing import Callable, Mapping
 import numpy as np
 
 
-def time_interleaved(calls: Mapping[str, Callable[[], object]], warmup: int, runs: int) -> dict[str, np.ndarray]:
-    """Seconds of each call in `calls`, `runs` rounds after `warmup` untimed rounds; one call of each per round."""
+def time_interleaved(calls: Mapping[str, Callable[[], object]], warmup: int, runs: int, settle: int = 0) -> dict[str, np.ndarray]:
+    """Seconds of each call in `calls`, `runs` rounds after `warmup` untimed rounds; one timed call of
+    each per round. `settle` untimed calls of the same path come first in each round: a thread pool
+    that spins after returning (OpenMP's, ONNX Runtime's default) takes cores from whatever is
+    timed next, and these calls absorb it."""
     times: dict[str, list[float]] = {k: [] for k in calls}
     for i in range(warmup + runs):
         for key, call in calls.items():
+            for _ in range(settle):
+                call()
             start = time.perf_counter()
             call()
             if i >= warmup:
