@@ -42,7 +42,11 @@ class CudaCKernel:
         self.cu = driver
         ptx = compile_ptx(torch.cuda.get_device_capability(0))
         self.compiler = ptx.compiler
-        torch.cuda.init()
+        # The driver API needs a current context, and torch's runtime creates its primary context
+        # only at its first allocation: retain that same context and make it current (without
+        # this, loading the module failed with CUDA_ERROR_INVALID_CONTEXT on an H200).
+        device = self._ok(driver.cuDeviceGet(torch.cuda.current_device()))
+        self._ok(driver.cuCtxSetCurrent(self._ok(driver.cuDevicePrimaryCtxRetain(device))))
         self.module = self._ok(driver.cuModuleLoadData(ptx.code + b"\0"))
         self.functions = {k: self._ok(driver.cuModuleGetFunction(self.module, name.encode())) for k, name in KERNEL_NAMES.items()}
 

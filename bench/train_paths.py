@@ -27,7 +27,8 @@ from edgeseg.eval.timing import time_interleaved
 from edgeseg.hardware import cpu_has_bf16
 from edgeseg.recipe import TrainPrecision, load_recipe
 from edgeseg.registry import create_model
-from edgeseg.train.trainer import Trainer, evaluate_model, segmentation_loss
+from edgeseg.train.trainer import Trainer, segmentation_loss
+from edgeseg.train.validation import evaluate_model
 
 
 def paths() -> dict[str, dict]:

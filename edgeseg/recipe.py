@@ -113,6 +113,7 @@ class TrainSection:
     loss: Loss = Loss.CROSS_ENTROPY
     aux_weight: float = 0.4  # deep-supervision / auxiliary heads, where a model has them
     eval_every: int = 5
+    checkpoint_every: int = 1  # epochs between writes of last.pt (the last epoch is always written)
     seed: int = 0
     workers: int = 1  # processes that decode and augment batches beside the training step
     precision: TrainPrecision = TrainPrecision.AUTO
@@ -220,7 +221,7 @@ def _check_ranges(r: Recipe, source: str) -> None:
     def bad(where: str, rule: str, value: Any) -> RecipeError:
         return RecipeError(f"{source}: {where} must be {rule}, got {value!r}")
 
-    for where, value in (("train.epochs", t.epochs), ("train.batch_size", t.batch_size), ("train.eval_every", t.eval_every), ("model.num_classes", r.model.num_classes)):
+    for where, value in (("train.epochs", t.epochs), ("train.batch_size", t.batch_size), ("train.eval_every", t.eval_every), ("train.checkpoint_every", t.checkpoint_every), ("model.num_classes", r.model.num_classes)):
         if value < 1:
             raise bad(where, "at least 1", value)
     for where, value in (("train.warmup_epochs", t.warmup_epochs), ("train.workers", t.workers), ("train.weight_decay", t.weight_decay), ("train.aux_weight", t.aux_weight)):

@@ -3,6 +3,10 @@
     python tools/ship_weights.py RUN_DIR --command "edgeseg train ..." [--note TEXT]
                                  [--pick final|best] [--data ../shared/data/camvid] [--tag camvid]
 
+`--figure-from TWIN` is for a run trained on every frame (no sequence held out): its own
+validation is a split it trained on, so the figure recorded is TWIN's, a run of the same recipe
+and schedule with sequences held out, scored on them (the weights shipped are still RUN's).
+
 `--pick final` (the default) ships the last epoch's weights, selected on nothing, so the
 validation figure beside them is not inflated by a choice made on it; `best` ships the best
 validation epoch and says so. Evaluates them on the run's validation in fp32 and after an fp16 round trip; ships fp16 only
@@ -15,19 +19,18 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 from pathlib import Path
 
 import torch
 
 from edgeseg.data.splits import open_split, recipe_splits
-from edgeseg.fileio import write_text
+from edgeseg.fileio import write_json, write_text
 from edgeseg.manifest import Manifest
 from edgeseg.precision import Precision
 from edgeseg.recipe import recipe_from_dict
 from edgeseg.registry import create_model
 from edgeseg.train.checkpoint import load_weights, save_weights
-from edgeseg.train.trainer import evaluate_model
+from edgeseg.train.validation import evaluate_model
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "edgeseg" / "weights"
 
@@ -40,6 +43,7 @@ def main() -> None:
     ap.add_argument("--command", required=True, help="the training command(s) that produced the run")
     ap.add_argument("--note", default="", help="anything a user should know (schedule changes, gaps)")
     ap.add_argument("--pick", choices=("final", "best"), default="final", help="final: the last epoch (nothing selected); best: the best validation epoch")
+    ap.add_argument("--figure-from", type=Path, help="the held-out twin run whose score on its held-out sequences is the figure recorded")
     args = ap.parse_args()
     recipe = recipe_from_dict(json.loads((args.run / "recipe.json").read_text()), str(args.run / "recipe.json"))
     recipe.data.path = args.data
@@ -59,19 +63,44 @@ def main() -> None:
     manifest.record_hash(out)
     manifest.precision = Precision.FP16_STORAGE if use_half else Precision.FP32
     manifest.metrics.update(val_miou=fp16 if use_half else fp32, val_miou_fp32=fp32, val_miou_fp16=fp16)
+    if args.figure_from is not None:
+        manifest.metrics = twin_figure(args.figure_from, recipe, manifest.metrics, args.data)
     manifest.extra.update(recipe=recipe.name, licence="CamVid is CC BY-NC 4.0: these weights are for research use only")
     manifest.save(out)
-    shutil.copyfile(args.run / "recipe.json", WEIGHTS / f"{recipe.model.name}-{args.tag}.recipe.json")
+    write_json(WEIGHTS / f"{recipe.model.name}-{args.tag}.recipe.json", recipe.to_dict())  # as trained, data.path as given here
     rows = [json.loads(l) for l in (args.run / "metrics.jsonl").read_text().splitlines() if l.strip()]
     epoch_row = next(r for r in rows if r["epoch"] == manifest.metrics["epoch"])
+    m = manifest.metrics
+    storage = f"{'fp16' if use_half else 'fp32'} storage; fp32 {100 * fp32:.2f} and fp16 {100 * fp16:.2f} on {val.name}"
     write_readme_section(out.name, [
-        f"- mIoU {100 * (fp16 if use_half else fp32):.2f} on {manifest.metrics['validation']['describe']} ({'fp16' if use_half else 'fp32'} storage; fp32 {100 * fp32:.2f}), all images at full size.",
-        f"- Weights: epoch {manifest.metrics['epoch']}, {manifest.metrics['selection']}.",
+        f"- mIoU {100 * m['val_miou']:.2f} on {m['validation']['describe']}, all images at full size ({storage}).",
+        f"- Weights: epoch {m['epoch']}, {m['selection']}.",
         f"- Trained with `{args.command}`; resolved recipe in `{recipe.model.name}-{args.tag}.recipe.json`.",
         f"- That epoch's log line: `{json.dumps(epoch_row)}`",
     ] + ([f"- {args.note}"] if args.note else []))
     print(f"{out.name}: val mIoU fp32 {100 * fp32:.2f}, fp16 {100 * fp16:.2f} -> shipped {'fp16' if use_half else 'fp32'}")
     print(f"epoch {manifest.metrics['epoch']} ({args.pick}) log line:", json.dumps(epoch_row))
+
+
+def twin_figure(twin: Path, recipe, own: dict, data: str) -> dict:
+    """The metrics a manifest records when the shipped weights trained on every frame: the
+    held-out twin's score on its held-out sequences as the figure, the weights' own score on a
+    split they trained on kept aside under `trained_on_val`."""
+    twin_recipe = recipe_from_dict(json.loads((twin / "recipe.json").read_text()), str(twin / "recipe.json"))
+    differs = [f"{section}.{k}" for section in ("model", "data", "augment", "train") for k, v in getattr(recipe, section).__dict__.items()
+               if getattr(getattr(twin_recipe, section), k) != v and k not in ("holdout_sequences", "path", "eval_every", "checkpoint_every")]
+    if differs or not twin_recipe.data.holdout_sequences or recipe.data.holdout_sequences:
+        raise SystemExit(f"{twin} is not a held-out twin of this run (differs in {differs or 'holdout_sequences'})")
+    twin_recipe.data.path = data
+    held = open_split(data, recipe_splits(twin_recipe.data)[1])
+    model = load_weights(twin / "final.safetensors", create_model(recipe.model.name, num_classes=recipe.model.num_classes, **recipe.model.kwargs)).eval()
+    cm = evaluate_model(model, held, twin_recipe, torch.device("cpu"))
+    validation = dict(Manifest.load(twin / "final.safetensors").metrics["validation"])
+    validation["describe"] += (f", scored on the held-out twin run (same recipe and {own['epoch']}-epoch schedule without "
+                               f"{'+'.join(twin_recipe.data.holdout_sequences)}); these weights trained on every frame")
+    return {"val_miou": cm.miou(), "val": cm.summary(recipe.data.classes), "epoch": own["epoch"], "selection": own["selection"],
+            "validation": validation, "twin_run": twin.name,
+            "trained_on_val": {k: own[k] for k in ("val_miou", "val_miou_fp32", "val_miou_fp16", "validation") if k in own}}
 
 
 def write_readme_section(filename: str, lines: list[str]) -> None:

@@ -6,6 +6,8 @@ from typing import List, Optional
 
 import typer
 
+SCARCE = 0.001  # a class under this share of the labelled pixels gets a line after the table
+
 
 def main(
     model: str = typer.Argument(..., help="Registered model name (its bundled weights) or an artifact: .onnx, TorchScript .pt/.ts, .safetensors, or a folder with manifest.json."),
@@ -50,13 +52,17 @@ def main(
     table = Table(title=f"{seg.manifest.model} on {dataset.name}")
     table.add_column("class")
     table.add_column("IoU %", justify="right")
+    table.add_column("pixels %", justify="right")
     for name, iou in summary["per_class_iou"].items():
-        table.add_row(name, "-" if iou is None else f"{100 * iou:.2f}")
+        table.add_row(name, "-" if iou is None else f"{100 * iou:.2f}", f"{100 * summary['label_share'][name]:.2f}")
     table.add_section()
     table.add_row("mIoU", f"{100 * summary['miou']:.2f}", style="bold")
     table.add_row("pixel accuracy", f"{100 * summary['pixel_accuracy']:.2f}")
     console = Console()
     console.print(table)
+    scarce = [name for name, share in summary["label_share"].items() if share < SCARCE]
+    if scarce:
+        console.print(f"{', '.join(scarce)}: under {100 * SCARCE:.1f}% of the labelled pixels here, so their IoU rests on few pixels and moves the mIoU by up to {100 / len(summary['label_share']):.0f} points each")
     if per_sequence:
         seq_table = Table(title="per sequence (from the file names)")
         for col in ("sequence", "images", "mIoU %"):

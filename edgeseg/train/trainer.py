@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from edgeseg.data.splits import Validation
-from edgeseg.data.transforms import Augment, fit_size, normalize, to_tensors
+from edgeseg.data.transforms import Augment
 from edgeseg.errors import EdgesegError
 from edgeseg.eval.metrics import ConfusionMatrix
 from edgeseg.fileio import write_json, write_text
@@ -34,11 +33,12 @@ from edgeseg.hardware import cpu_has_bf16
 from edgeseg.precision import Precision
 from edgeseg.recipe import ClassWeighting, Optimizer, Recipe, RecipeError, TrainPrecision
 from edgeseg.signals import ignore_stop_signals
-from edgeseg.train.batches import DecodedDataset, EpochBatches
+from edgeseg.train.batches import DecodedDataset, EpochBatches, fits_on
 from edgeseg.train.checkpoint import load_checkpoint, save_checkpoint, save_weights
-from edgeseg.train.ema import weight_ema
+from edgeseg.train.ema import WeightEMA
 from edgeseg.train.class_weights import compute_class_weights
 from edgeseg.train.schedules import lr_factor
+from edgeseg.train.validation import ValBatches, score
 
 
 @dataclass
@@ -78,10 +78,11 @@ class TrainingStopped(EdgesegError):
 
 
 def resolve_precision(precision: TrainPrecision, device: torch.device) -> Precision:
-    """`auto` becomes fp16 on CUDA, bf16 on a CPU with native bf16 and fp32 elsewhere."""
+    """`auto` becomes bf16 on a GPU or CPU that computes it natively, fp16 on older GPUs and
+    fp32 elsewhere. bf16 needs no loss scaling, whose overflow check waits for the GPU every step."""
     if precision is TrainPrecision.AUTO:
         if device.type == "cuda":
-            return Precision.FP16
+            return Precision.BF16 if torch.cuda.is_bf16_supported() else Precision.FP16
         return Precision.BF16 if cpu_has_bf16() else Precision.FP32
     if precision is TrainPrecision.FP16 and device.type != "cuda":
         raise RecipeError("train.precision fp16 needs a CUDA device; on a CPU use bf16 or fp32")
@@ -112,24 +113,6 @@ def segmentation_loss(outputs: list[torch.Tensor], target: torch.Tensor, weight:
     return loss
 
 
-@torch.no_grad()
-def evaluate_model(model: nn.Module, dataset, recipe: Recipe, device: torch.device, batch_size: int = 4) -> ConfusionMatrix:
-    """Val mIoU at the recipe's input size, through the same normalisation as deployment."""
-    d = recipe.data
-    cm = ConfusionMatrix(recipe.model.num_classes, d.ignore_index)
-    model.eval()
-    size = tuple(d.input_size)
-    for start in range(0, len(dataset), batch_size):
-        imgs, lbls = [], []
-        for i in range(start, min(start + batch_size, len(dataset))):
-            img, lbl = fit_size(*to_tensors(*dataset[i]), size)
-            imgs.append(normalize(img, d.mean, d.std))
-            lbls.append(lbl)
-        logits = model(torch.stack(imgs).to(device))
-        cm.update(logits.argmax(1).cpu().numpy(), torch.stack(lbls).numpy())
-    return cm
-
-
 class Trainer:
     def __init__(
         self,
@@ -154,10 +137,12 @@ class Trainer:
         self.precision = resolve_precision(t.precision, self.device)
         self.memory_format = torch.channels_last if t.channels_last else torch.contiguous_format
         self.train_set = DecodedDataset(train_set, t.cache_images)
-        self.val_set = DecodedDataset(val_set, t.cache_images) if val_set is not None else None
+        self.val_set = ValBatches(val_set, recipe, self.device, cache=t.cache_images) if val_set is not None else None
         self.validation = Validation.of(val_set, train_set) if val_set is not None and hasattr(val_set, "pairs") else None
         self._check_data(train_set)
         self.cuda = self.device.type == "cuda"
+        if self.cuda:
+            torch.backends.cudnn.benchmark = True  # every training step has the same shapes
         self.model = model.to(self.device, memory_format=self.memory_format)
         self.net: nn.Module = TrainView(self.model)
         if self.dist.world > 1:
@@ -168,13 +153,14 @@ class Trainer:
         self.step_net = torch.compile(self.net) if t.compile else self.net
         self.ema = None
         if t.ema_decay:
-            self.ema = weight_ema(self.model, t.ema_decay)
+            self.ema = WeightEMA(self.model, t.ema_decay)
         self.optimizer = build_optimizer(recipe, self.model)
         self.batches = EpochBatches(
             self.train_set,
             Augment(tuple(recipe.augment.crop), tuple(recipe.augment.scale), recipe.augment.hflip, recipe.augment.brightness,
                     recipe.augment.contrast, recipe.augment.saturation, d.ignore_index),
             t.batch_size, t.seed, d.mean, d.std, self.dist.rank, self.dist.world,
+            device=self.device if fits_on(self.device, self.train_set) else None,
         )
         self.steps_per_epoch = len(self.batches)
         total = t.epochs * self.steps_per_epoch
@@ -194,7 +180,7 @@ class Trainer:
         t = self.recipe.train
         parts = [self.precision.value + (" autocast" if self.precision is not Precision.FP32 else ""),
                  "channels_last" if t.channels_last else "contiguous", "compiled" if t.compile else "eager",
-                 f"{t.workers} loader workers"]
+                 f"batches built on {self.device.type}" if self.batches.resident is not None else f"{t.workers} loader workers"]
         return ", ".join(parts)
 
     @property
@@ -254,8 +240,10 @@ class Trainer:
             torch.set_rng_state(state["torch_rng"])
 
     # -- loop ------------------------------------------------------------------------------
-    def _loader(self) -> torch.utils.data.DataLoader:
+    def _loader(self):
         self.batches.epoch = self.epoch
+        if self.batches.resident is not None:  # built on the device, in this process
+            return (self.batches[b] for b in range(len(self.batches)))
         workers = self.recipe.train.workers
         return torch.utils.data.DataLoader(self.batches, batch_size=None, shuffle=False, num_workers=workers,
                                            pin_memory=self.cuda, prefetch_factor=2 if workers else None,
@@ -265,7 +253,9 @@ class Trainer:
         t, d = self.recipe.train, self.recipe.data
         self.net.train()
         steps = self.steps_per_epoch if max_steps is None else min(max_steps, self.steps_per_epoch)
-        losses, seen, t0 = [], 0, time.perf_counter()
+        # Losses stay on the device, summed; the bar reads one every few steps, so the host does
+        # not wait for the GPU at every step.
+        loss_sum, seen, done, t0 = torch.zeros((), device=self.device), 0, 0, time.perf_counter()
         bar = _Progress(steps, f"epoch {self.epoch + 1}/{t.epochs} [{self.path}]", self.progress)
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16 if self.precision is Precision.BF16 else torch.float16,
                                   enabled=self.precision is not Precision.FP32)
@@ -285,12 +275,15 @@ class Trainer:
             self.scheduler.step()
             if self.ema is not None:
                 self.ema.update_parameters(self.model)
-            losses.append(loss.item())
-            seen += x.shape[0] * self.dist.world
-            bar.update(loss=losses[-1], lr=self.optimizer.param_groups[0]["lr"], ips=seen / (time.perf_counter() - t0))
+            loss_sum += loss.detach()
+            seen, done = seen + x.shape[0] * self.dist.world, done + 1
+            fields = {"lr": self.optimizer.param_groups[0]["lr"], "ips": seen / (time.perf_counter() - t0)}
+            if step % 10 == 0 or not self.cuda:
+                fields["loss"] = loss.item()
+            bar.update(**fields)
         bar.close()
         self.epoch += 1
-        return {"epoch": self.epoch, "loss": float(np.mean(losses)), "lr": self.optimizer.param_groups[0]["lr"],
+        return {"epoch": self.epoch, "loss": loss_sum.item() / max(1, done), "lr": self.optimizer.param_groups[0]["lr"],
                 "img_per_s": seen / (time.perf_counter() - t0), "seconds": time.perf_counter() - t0}
 
     def fit(self, epochs: int | None = None, max_steps: int | None = None) -> dict:
@@ -307,7 +300,7 @@ class Trainer:
         while self.epoch < end:
             record = self.train_epoch(max_steps)
             if self.val_set is not None and (self.epoch % t.eval_every == 0 or self.epoch == end) and self.dist.main:
-                cm = evaluate_model(self.eval_model, self.val_set, self.recipe, self.device)
+                cm = score(self.eval_model, self.val_set, self.recipe.model.num_classes, self.recipe.data.ignore_index)
                 record.update(val_miou=cm.miou(), val_pixel_accuracy=cm.pixel_accuracy())
                 if record["val_miou"] > self.best_miou:
                     self.best_miou = record["val_miou"]
@@ -319,7 +312,8 @@ class Trainer:
                 self.history.append({**record, "time": time.time()})
                 # The checkpoint carries the history, so metrics.jsonl is rewritten from it and a
                 # kill between the two writes can neither lose nor repeat an epoch's line.
-                save_checkpoint(self.run_dir / "last.pt", self.state_dict())
+                if self.epoch % t.checkpoint_every == 0 or self.epoch == end:
+                    save_checkpoint(self.run_dir / "last.pt", self.state_dict())
                 self._write_metrics()
                 if self.on_epoch:
                     self.on_epoch(record)

@@ -41,6 +41,8 @@ def test_eval_prints_a_table_and_writes_json_that_matches_evaluate(data, weights
         expected = evaluate(seg, image_folder(data), progress=False).summary(seg.classes)
     assert got["miou"] == pytest.approx(expected["miou"]) and got["pixel_accuracy"] == pytest.approx(expected["pixel_accuracy"])
     assert got["per_class_iou"] == pytest.approx(expected["per_class_iou"])
+    assert got["label_share"] == pytest.approx(expected["label_share"]) and sum(got["label_share"].values()) == pytest.approx(1.0)
+    assert "pixels %" in result.stdout
     assert (got["backend"], got["images"], got["model"]) == ("torch", 3, "enet")
 
 

@@ -71,6 +71,25 @@ def test_confusion_matrix_ignore_index():
     assert np.isnan(ConfusionMatrix(2).iou()).all() and ConfusionMatrix(2).miou() == 0.0
 
 
+def test_torch_tensors_are_counted_like_numpy_arrays():
+    import torch
+
+    rng = np.random.default_rng(0)
+    pred, target = rng.integers(0, 4, (2, 9, 7)).astype(np.uint8), rng.integers(0, 5, (2, 9, 7)).astype(np.uint8)
+    target[0, 0, :3] = 255
+    a, b = ConfusionMatrix(4, ignore_index=255), ConfusionMatrix(4, ignore_index=255)
+    a.update(pred, target)
+    b.update(torch.from_numpy(pred), torch.from_numpy(target))
+    np.testing.assert_array_equal(a.matrix, b.matrix)
+    assert a.matrix.sum() == target.size - 3 - (target == 4).sum()  # void and out-of-range labels count nowhere
+
+
+def test_label_share_is_each_class_s_part_of_the_counted_pixels():
+    cm = ConfusionMatrix(3, ignore_index=11)
+    cm.update(np.array([0, 0, 0, 1, 2, 2]), np.array([0, 0, 1, 1, 2, 11]))
+    assert cm.summary(["a", "b", "c"])["label_share"] == pytest.approx({"a": 0.4, "b": 0.4, "c": 0.2})
+
+
 def test_max_images_limits_the_pixels_counted():
     data = SyntheticDataset(n=5, size=(16, 24), num_classes=4)
     cm = evaluate(Scripted([data[i][1] for i in range(5)], 4), data, max_images=2, progress=False)

@@ -130,10 +130,10 @@ def test_corrupt_checkpoint_gives_clear_error(tmp_path):
 def test_the_weight_ema_warms_up_instead_of_keeping_the_init():
     import torch.nn as nn
 
-    from edgeseg.train.ema import weight_ema
+    from edgeseg.train.ema import WeightEMA
 
     model = nn.Linear(2, 2, bias=False)
-    ema = weight_ema(model, 0.999)
+    ema = WeightEMA(model, 0.999)
     for _ in range(50):
         with torch.no_grad():
             model.weight.add_(1.0)
