@@ -71,13 +71,15 @@ def main() -> None:
     rows = [json.loads(l) for l in (args.run / "metrics.jsonl").read_text().splitlines() if l.strip()]
     epoch_row = next(r for r in rows if r["epoch"] == manifest.metrics["epoch"])
     m = manifest.metrics
+    twin_rows = [json.loads(l) for l in (args.figure_from / "metrics.jsonl").read_text().splitlines() if l.strip()] if args.figure_from else []
     storage = f"{'fp16' if use_half else 'fp32'} storage; fp32 {100 * fp32:.2f} and fp16 {100 * fp16:.2f} on {val.name}"
     write_readme_section(out.name, [
         f"- mIoU {100 * m['val_miou']:.2f} on {m['validation']['describe']}, all images at full size ({storage}).",
         f"- Weights: epoch {m['epoch']}, {m['selection']}.",
         f"- Trained with `{args.command}`; resolved recipe in `{recipe.model.name}-{args.tag}.recipe.json`.",
         f"- That epoch's log line: `{json.dumps(epoch_row)}`",
-    ] + ([f"- {args.note}"] if args.note else []))
+    ] + ([f"- The held-out twin's last log line (`{args.figure_from}`): `{json.dumps(twin_rows[-1])}`"] if args.figure_from else [])
+      + ([f"- {args.note}"] if args.note else []))
     print(f"{out.name}: val mIoU fp32 {100 * fp32:.2f}, fp16 {100 * fp16:.2f} -> shipped {'fp16' if use_half else 'fp32'}")
     print(f"epoch {manifest.metrics['epoch']} ({args.pick}) log line:", json.dumps(epoch_row))
 
