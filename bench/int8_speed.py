@@ -46,6 +46,7 @@ def graphs(name: str, recipe_name: str, size: tuple[int, int], calib_images: int
 
     from edgeseg.export.onnx import onnx_bytes
     from edgeseg.quant import calibrators, cpu, graph, qdq
+    from edgeseg.quant.method import Kind, Method
     from edgeseg.quant.stats import collect
     from edgeseg.recipe import load_recipe
     from edgeseg.registry import create_model
@@ -56,7 +57,7 @@ def graphs(name: str, recipe_name: str, size: tuple[int, int], calib_images: int
     fp32 = graph.prepare(onnx_bytes(model, size, unpool="decomposed"))
     inputs, source = calibration_inputs(recipe_name, size, calib_images)
     stats = collect(fp32, inputs)
-    amax = calibrators.compute_amax(stats, calibrators.Method(calibrators.Kind.MAX))
+    amax = calibrators.compute_amax(stats, Method(Kind.MAX))
     keep_float = qdq.tensorrt_int8_unsupported(fp32)  # as `edgeseg calibrate` does
     return {
         "fp32": fp32.SerializeToString(),

@@ -21,6 +21,7 @@ else:  # pragma: no cover
 
 from edgeseg.errors import EdgesegError
 from edgeseg.manifest import DEFAULT_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD
+from edgeseg.quant.method import Kind, Method
 from edgeseg.textenum import TextEnum
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
@@ -127,6 +128,12 @@ class TrainSection:
 class CalibrationSection:
     manifest: str = ""
     images: int = 200
+    method: Kind = Kind.ENTROPY  # the calibrator `edgeseg build --int8` and `edgeseg calibrate` use unless told
+    percentile: float = 99.99  # with method = "percentile"
+
+    @property
+    def calibrator(self) -> Method:
+        return Method(self.method, self.percentile if self.method is Kind.PERCENTILE else None)
 
 
 @dataclass
@@ -227,6 +234,8 @@ def _check_ranges(r: Recipe, source: str) -> None:
     for where, value in (("train.warmup_epochs", t.warmup_epochs), ("train.workers", t.workers), ("train.weight_decay", t.weight_decay), ("train.aux_weight", t.aux_weight)):
         if value < 0:
             raise bad(where, "0 or more", value)
+    if not 0 < r.calibration.percentile <= 100:
+        raise bad("calibration.percentile", "in (0, 100]", r.calibration.percentile)
     if not t.lr > 0:
         raise bad("train.lr", "a positive number", t.lr)
     if not 0.0 <= t.ema_decay < 1.0:

@@ -11,7 +11,7 @@ import typer
 
 def main(
     source: str = typer.Argument(..., help="Recipe (enet-camvid), registered model name (its bundled weights), or a .safetensors / .onnx artifact with its manifest."),
-    method: str = typer.Option("entropy", help="entropy, percentile, mse, max, or best (try all six and keep the best on val)."),
+    method: Optional[str] = typer.Option(None, help="entropy, percentile, mse, max, or best (try all six and keep the best on val); default: the recipe's calibration.method."),
     percentile: float = typer.Option(99.99, help="With --method percentile: 99.9, 99.99 or 99.999 (any value in (0, 100])."),
     max_miou_drop: Optional[float] = typer.Option(None, help="Largest acceptable mIoU drop in points (default: the recipe's targets.max_int8_miou_drop)."),
     weights: Optional[Path] = typer.Option(None, help="Weights for a recipe or model name (default: the bundled ones), e.g. runs/enet-camvid/best.safetensors."),
@@ -30,13 +30,13 @@ def main(
     from rich.table import Table
 
     from edgeseg.outputs import check_folder
-    from edgeseg.quant.calibrators import methods_for
+    from edgeseg.quant.method import methods_for
     from edgeseg.quant.workflow import Options, calibrate, resolve_source
 
     console = Console()
     src = resolve_source(source, weights, recipe)
     out = check_folder(out or Path("build") / f"{src.recipe.name}-int8", "--out")
-    opt = Options(methods=tuple(methods_for(method, percentile)), max_miou_drop=max_miou_drop, data=data, calib=calib, max_images=max_images,
+    opt = Options(methods=tuple(methods_for(method, percentile)) if method else (), max_miou_drop=max_miou_drop, data=data, calib=calib, max_images=max_images,
                   sensitivity_images=sensitivity_images, rank_always=rank, cpu_unsigned=cpu_unsigned, tensorrt_version=tensorrt_version, progress=progress)
     result = calibrate(src, out, opt, log=console.print)
 

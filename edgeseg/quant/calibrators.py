@@ -16,55 +16,13 @@ ONNX Runtime's own calibrators differ: its Entropy works on a signed histogram w
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 import numpy as np
 
 from edgeseg.errors import InputError
 from edgeseg.quant.stats import ActivationStats, TensorStats
-from edgeseg.textenum import TextEnum
+from edgeseg.quant.method import Kind, Method
 
 QMAX = 127  # symmetric signed INT8, as TensorRT requires
-PERCENTILES = (99.9, 99.99, 99.999)
-
-
-class Kind(TextEnum):
-    MAX = "max"
-    PERCENTILE = "percentile"
-    ENTROPY = "entropy"
-    MSE = "mse"
-
-
-@dataclass(frozen=True)
-class Method:
-    """A calibrator: its kind, and the percentile for the percentile kind."""
-
-    kind: Kind
-    percentile: float | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", Kind.of(self.kind, "method"))
-        if (self.kind is Kind.PERCENTILE) != (self.percentile is not None):
-            raise InputError(f"`percentile` goes with the percentile method only, got {self.kind.value} with {self.percentile}")
-        if self.percentile is not None and not 0 < self.percentile <= 100:
-            raise InputError(f"`percentile` must be in (0, 100], got {self.percentile}")
-
-    def __str__(self) -> str:  # the name tables and reports show
-        return f"percentile-{self.percentile:g}" if self.kind is Kind.PERCENTILE else self.kind.value
-
-
-METHODS = (Method(Kind.MAX), *(Method(Kind.PERCENTILE, p) for p in PERCENTILES), Method(Kind.ENTROPY), Method(Kind.MSE))
-BEST = "best"  # what `method` may be asked as beside a Kind: every calibrator of METHODS, the best on val kept
-
-
-def methods_for(method: Kind | str, percentile: float = 99.99) -> list[Method]:
-    """The calibrators to try for `method` (a Kind, or BEST) and `percentile` (the percentile kind's only)."""
-    if method == BEST:
-        return list(METHODS)
-    try:
-        kind = Kind(method)
-    except ValueError:
-        raise InputError(f"`method` must be one of {', '.join([*Kind, BEST])}, got {method!r}") from None
-    return [Method(kind, percentile if kind is Kind.PERCENTILE else None)]
 
 
 ENTROPY_LEVELS = 128

@@ -29,6 +29,7 @@ from edgeseg.fileio import sha256, write_bytes, write_json
 from edgeseg.manifest import Manifest
 from edgeseg.precision import Precision
 from edgeseg.quant import calibrators, graph, qdq
+from edgeseg.quant.method import Method
 from edgeseg.quant.calibset import CalibrationInputs, CalibrationSet, recipe_path
 from edgeseg.quant.stats import ActivationStats, collect
 
@@ -111,7 +112,7 @@ def score(model: onnx.ModelProto, manifest: Manifest, dataset, precision: Precis
 
 @dataclass
 class Options:
-    methods: tuple[calibrators.Method, ...] = (calibrators.Method(calibrators.Kind.ENTROPY),)  # tried; the best on val is kept
+    methods: tuple[Method, ...] = ()  # tried, the best on val kept; none given: the recipe's calibration method
     max_miou_drop: float | None = None  # points; None: the recipe's targets.max_int8_miou_drop
     data: Path | None = None
     calib: Path | None = None
@@ -131,8 +132,8 @@ class Options:
 class Outcome:
     fp32_miou: float
     int8_miou: float
-    method: calibrators.Method
-    methods: dict[calibrators.Method, float]
+    method: Method
+    methods: dict[Method, float]
     excluded: list[str]  # kept float by the sensitivity fallback
     unsupported: list[str] = field(default_factory=list)  # kept float: no TensorRT INT8 kernel
     sensitivity: list[tuple[str, float]] = field(default_factory=list)
@@ -171,7 +172,7 @@ def calibrate(src: Source, out: Path, opt: Options, log: Log = print) -> Outcome
     root, val, calib_path, cs = found.root, found.val, found.calib_path, found.calib
     # The figures below are on the recipe's validation split, not on the one the weights' manifest names.
     scored_on = {"validation": Validation.of(val, None).to_dict()}
-    methods = list(opt.methods)
+    methods = list(opt.methods) or [r.calibration.calibrator]
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
 

@@ -126,3 +126,18 @@ def test_build_int8_calibrates_through_the_recipe_and_measures_both_graphs(proje
     assert set(m.metrics["miou"]) == {"onnxruntime-fp32", "onnxruntime-int8"} and m.extra["precision_map"]["onnx-int8"]
     assert m.extra["build"]["command"].startswith(f"edgeseg build {recipe} --int8 ") and "--data" in m.extra["build"]["command"]
 
+
+
+def test_without_method_calibrate_takes_the_recipe_s_calibrator(project):
+    from edgeseg.manifest import Manifest
+
+    root, recipe, weights = project
+    if not (root / "calib.json").is_file():
+        CliRunner().invoke(app, ["calib", "select", str(recipe), "--per-class", "1"])
+    variant = root / "tiny-percentile.toml"
+    variant.write_text(recipe.read_text().replace("[calibration]\n", '[calibration]\nmethod = "percentile"\npercentile = 99.9\n'))
+    out = root / "by-recipe"
+    result = CliRunner().invoke(app, ["calibrate", str(variant), "--weights", str(weights), "--max-images", "1", "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert Manifest.load(out / "model.int8.onnx").extra["quantization"]["method"] == "percentile-99.9"
+    assert json.loads((out / "report.json").read_text())["methods_val_miou_pct"].keys() == {"percentile-99.9"}

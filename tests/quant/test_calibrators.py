@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from edgeseg.errors import InputError
-from edgeseg.quant.calibrators import METHODS, Kind, Method, amax_of, entropy_amax, methods_for, mse_amax, percentile_amax
+from edgeseg.quant.calibrators import amax_of, entropy_amax, mse_amax, percentile_amax
+from edgeseg.quant.method import METHODS, Kind, Method, methods_for
 from edgeseg.quant.stats import TensorStats
 
 

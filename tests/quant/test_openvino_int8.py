@@ -15,7 +15,8 @@ def test_qdq_graph_executes_in_int8_and_stays_close_to_fp32(tiny_fp32, tiny_stat
     from edgeseg.backends.onnxruntime_backend import OnnxRuntimeRunner
     from edgeseg.backends.openvino_backend import OpenVinoRunner
     from edgeseg.quant import qdq
-    from edgeseg.quant.calibrators import Kind, Method, compute_amax
+    from edgeseg.quant.calibrators import compute_amax
+    from edgeseg.quant.method import Kind, Method
 
     int8 = qdq.insert_qdq(tiny_fp32[0], compute_amax(tiny_stats, Method(Kind.MAX))).SerializeToString()
     fp32 = tiny_fp32[0].SerializeToString()

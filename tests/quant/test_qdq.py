@@ -9,7 +9,8 @@ from onnx import numpy_helper
 from tiny_seg import CLASSES, synthetic_inputs
 from edgeseg.export.opcheck import unsupported_ops
 from edgeseg.quant import graph, qdq
-from edgeseg.quant.calibrators import Kind, Method, compute_amax
+from edgeseg.quant.calibrators import compute_amax
+from edgeseg.quant.method import Kind, Method
 from edgeseg.quant.sensitivity import class_maps, fidelity, layer_sensitivity
 
 

@@ -27,7 +27,8 @@ def test_scales_are_big_endian_float32_hex():
 
 
 def test_cache_round_trips(tmp_path, tiny_stats):
-    from edgeseg.quant.calibrators import Kind, Method, compute_amax
+    from edgeseg.quant.calibrators import compute_amax
+    from edgeseg.quant.method import Kind, Method
 
     amax = compute_amax(tiny_stats, Method(Kind.ENTROPY))
     path = write_cache(tmp_path / "calibration.cache", amax, "10.3.0")

@@ -141,3 +141,21 @@ def test_the_weight_ema_warms_up_instead_of_keeping_the_init():
     # A fixed 0.999 would still sit within 2.5 of the init after 50 steps of +1 each.
     lag = (model.weight - ema.module.weight).abs().max().item()
     assert 1.0 < lag < 10.0, lag
+
+
+def test_a_recipe_names_its_calibrator():
+    from edgeseg.quant.method import Kind, Method
+
+    raw = tiny_recipe()
+    assert recipe_from_dict(raw).calibration.calibrator == Method(Kind.ENTROPY)
+    raw["calibration"] = {"method": "percentile", "percentile": 99.999}
+    assert recipe_from_dict(raw).calibration.calibrator == Method(Kind.PERCENTILE, 99.999)
+    raw["calibration"] = {"method": "mse", "percentile": 99.999}  # the percentile goes with its method only
+    assert recipe_from_dict(raw).calibration.calibrator == Method(Kind.MSE)
+    raw["calibration"] = {"method": "kl"}
+    with pytest.raises(RecipeError, match="calibration.method must be one of max, percentile, entropy, mse, got 'kl'"):
+        recipe_from_dict(raw)
+    raw["calibration"] = {"method": "percentile", "percentile": 100.5}
+    with pytest.raises(RecipeError, match=r"calibration.percentile must be in \(0, 100\]"):
+        recipe_from_dict(raw)
+    assert load_recipe("linknet-camvid").calibration.calibrator == Method(Kind.PERCENTILE, 99.99)
