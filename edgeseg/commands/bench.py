@@ -17,7 +17,8 @@ def main(
     backends: str = typer.Option("torch,torchscript,onnxruntime,compiled,openvino,tensorrt", help="Comma-separated back ends to try."),
     precisions: str = typer.Option("fp32,bf16,fp16,int8", help="Comma-separated precisions to try (bf16: compiled and openvino, on CPUs with native bf16)."),
     data: Path = typer.Option(..., help="Dataset folder: CamVid layout (<split>.txt) or images/ + masks/ + classes.json."),
-    split: str = typer.Option("val", help="Split to measure on (CamVid layout)."),
+    split: List[str] = typer.Option(["val"], help="Listing(s) to measure on (CamVid layout: train, val); repeat to join several."),
+    sequence: List[str] = typer.Option([], help="Measure only the frames of this sequence (from the file names, e.g. 0006R0): a drive the weights never saw; repeatable."),
     input_size: Optional[str] = typer.Option(None, help="HxW fed to the network, e.g. 360x480 (default: the manifest's). Applies to models given by name."),
     max_images: Optional[int] = typer.Option(None, min=1, help="Use only the first N images."),
     warmup: int = typer.Option(10, min=0, help="Engine-only calls before timing."),
@@ -32,6 +33,7 @@ def main(
     from rich.console import Console
 
     from edgeseg.commands import echo_for
+    from edgeseg.data.splits import Split
     from edgeseg.export import parse_input_size
     from edgeseg.manifest import library_versions
     from edgeseg.outputs import check_folder
@@ -40,10 +42,11 @@ def main(
     from edgeseg.report.table import render, write_reports
 
     check_folder(out_dir, "--out-dir")
+    frames = Split(tuple(split), sequences=tuple(sequence))
     console = Console(width=None if sys.stdout.isatty() else 160)  # a piped table stays whole
     result = benchmark(
         models, data, backends=[b.strip() for b in backends.split(",") if b.strip()],
-        precisions=[p.strip() for p in precisions.split(",") if p.strip()], split=split,
+        precisions=[p.strip() for p in precisions.split(",") if p.strip()], split=frames,
         input_size=parse_input_size(input_size) if input_size else None, max_images=max_images, warmup=warmup, iters=iters,
         device=device, log=echo_for(main), status=console.status,
     )
@@ -51,7 +54,7 @@ def main(
     machine = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, " + (torch.cuda.get_device_name() if cuda else "no GPU")
     title = f"{result.dataset}, {result.images} images - {machine}"
     console.print(render(result.rows, title))
-    meta = {"data": str(data), "split": split, "images": result.images, "warmup": warmup, "iters": iters, "machine": machine, "versions": library_versions()}
+    meta = {"data": str(data), "split": frames.describe(), "images": result.images, "warmup": warmup, "iters": iters, "machine": machine, "versions": library_versions()}
     paths = write_reports(result.rows, result.skipped, out_dir, meta)
     paths["png"] = plot_pareto(result.rows, out_dir / "pareto.png", f"fps against mIoU - {title}")
     typer.echo("wrote " + ", ".join(str(p) for p in paths.values()))

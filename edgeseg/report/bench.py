@@ -25,6 +25,7 @@ import numpy as np
 
 from edgeseg._optional import available
 from edgeseg.backend_names import BACKENDS, BF16_BACKENDS, Backend
+from edgeseg.data.splits import Split, open_split
 from edgeseg.errors import ArtifactError, EdgesegError, InputError
 from edgeseg.eval.timing import time_interleaved
 from edgeseg.manifest import recorded_miou
@@ -110,22 +111,22 @@ def _choose(kind: type[Backend] | type[Precision], given: Sequence, allowed: tup
 
 def benchmark(models: Sequence[str] | None, data: str | Path,
               backends: Sequence[Backend | str] = (B.TORCH, B.TORCHSCRIPT, B.ONNXRUNTIME, B.COMPILED, B.OPENVINO, B.TENSORRT),
-              precisions: Sequence[Precision | str] = PRECISIONS, split: str = "val", input_size: tuple[int, int] | None = None,
+              precisions: Sequence[Precision | str] = PRECISIONS, split: Split | None = None, input_size: tuple[int, int] | None = None,
               max_images: int | None = None, warmup: int = 10, iters: int = 50, device: str | None = None,
               log: Callable[[str], None] = print, status: Callable[[str], ContextManager] = lambda _: nullcontext()) -> Benchmark:
     """Measure `models` (registered names, run from their bundled weights, or artifact paths;
-    default: every model with bundled weights) on `data` for each back end and precision."""
+    default: every model with bundled weights) on `data` for each back end and precision, on the
+    frames of `split` (default: the val listing)."""
     import torch
 
     import edgeseg
-    from edgeseg.data import open_dataset
     from edgeseg.registry import list_models, list_pretrained
     from edgeseg.resolve import resolve_model
     from edgeseg.segmenter import Segmenter
 
     backends, precisions = _choose(Backend, backends, BACKENDS, "backends"), _choose(Precision, precisions, PRECISIONS, "precisions")
     models = list(models or [name for name, tag in list_pretrained() if tag == "camvid"])
-    dataset = open_dataset(data, split)
+    dataset = open_split(data, split or Split(("val",)))
     n = min(len(dataset), max_images or len(dataset))
     frames, labels = [], []
     for i in range(n):  # decoded once, before any timing

@@ -109,3 +109,36 @@ def test_bench_measures_bf16_where_the_cpu_has_it_and_says_why_not_elsewhere(dat
     with Segmenter.load(bundled, backend="torch") as seg:
         fp32 = evaluate(seg, image_folder(data), progress=False).miou()
     assert float(rows[("compiled", "bf16")]["miou"]) == pytest.approx(fp32, abs=0.05)
+
+
+def test_bench_on_one_sequence_of_joined_listings(tmp_path):
+    """`--split train --split val --sequence B`: only drive B's frames, from both listings."""
+    import dataclasses
+
+    import numpy as np
+    from PIL import Image
+
+    from edgeseg.data.palettes import CAMVID_CLASSES
+    from edgeseg.registry import create_model
+
+    weights = tmp_path / "enet11.safetensors"
+    save_weights(weights, create_model("enet", num_classes=11))
+    manifest = dataclasses.replace(tiny_manifest(), num_classes=11, classes=list(CAMVID_CLASSES), ignore_index=11)
+    manifest.record_hash(weights)
+    manifest.save(weights)
+
+    root = tmp_path / "camvid"
+    rng = np.random.default_rng(0)
+    for split, names in (("train", ["A_00001", "B_00001", "B_00002"]), ("val", ["A_00002", "B_00003"])):
+        (root / split).mkdir(parents=True)
+        (root / f"{split}annot").mkdir()
+        for name in names:
+            Image.fromarray(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)).save(root / split / f"{name}.png")
+            Image.fromarray(rng.integers(0, 12, (64, 96), dtype=np.uint8)).save(root / f"{split}annot" / f"{name}.png")
+        (root / f"{split}.txt").write_text("".join(f"{split}/{n}.png {split}annot/{n}.png\n" for n in names))
+    result = bench(weights, "--data", root, "--split", "train", "--split", "val", "--sequence", "B", "--backends", "torch",
+                   "--precisions", "fp32", "--out-dir", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "bench.json").read_text())
+    assert report["images"] == 3 and report["split"] == "train+val, sequences B"
+    assert [r["images"] for r in report["rows"]] == [3]
