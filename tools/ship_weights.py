@@ -74,7 +74,8 @@ def main() -> None:
     twin_rows = [json.loads(l) for l in (args.figure_from / "metrics.jsonl").read_text().splitlines() if l.strip()] if args.figure_from else []
     storage = f"{'fp16' if use_half else 'fp32'} storage; fp32 {100 * fp32:.2f} and fp16 {100 * fp16:.2f} on {val.name}"
     write_readme_section(out.name, [
-        f"- mIoU {100 * m['val_miou']:.2f} on {m['validation']['describe']}, all images at full size ({storage}).",
+        f"- mIoU {100 * m['val_miou']:.2f} on {m['validation']['describe']}, all images at full size ({storage})"
+        + (f": {m['validation']['note']}." if m["validation"].get("note") else "."),
         f"- Weights: epoch {m['epoch']}, {m['selection']}.",
         f"- Trained with `{args.command}`; resolved recipe in `{recipe.model.name}-{args.tag}.recipe.json`.",
         f"- That epoch's log line: `{json.dumps(epoch_row)}`",
@@ -98,8 +99,10 @@ def twin_figure(twin: Path, recipe, own: dict, data: str) -> dict:
     model = load_weights(twin / "final.safetensors", create_model(recipe.model.name, num_classes=recipe.model.num_classes, **recipe.model.kwargs)).eval()
     cm = evaluate_model(model, held, twin_recipe, torch.device("cpu"))
     validation = dict(Manifest.load(twin / "final.safetensors").metrics["validation"])
-    validation["describe"] += (f", scored on the held-out twin run (same recipe and {own['epoch']}-epoch schedule without "
-                               f"{'+'.join(twin_recipe.data.holdout_sequences)}); these weights trained on every frame")
+    # `describe` stays one short phrase (the HUD prints it); `note` says the rest.
+    validation["describe"] = f"{validation['split']} ({validation['images']} images, held out from the twin run)"
+    validation["note"] = (f"scored on the held-out twin run, the same recipe and {own['epoch']}-epoch schedule without "
+                          f"{'+'.join(twin_recipe.data.holdout_sequences)}; these weights trained on every frame")
     return {"val_miou": cm.miou(), "val": cm.summary(recipe.data.classes), "epoch": own["epoch"], "selection": own["selection"],
             "validation": validation, "twin_run": twin.name,
             "trained_on_val": {k: own[k] for k in ("val_miou", "val_miou_fp32", "val_miou_fp16", "validation") if k in own}}
