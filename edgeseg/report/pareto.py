@@ -33,7 +33,7 @@ def plot_pareto(rows: Sequence[BenchRow], path: str | Path, title: str) -> Path:
     for r in placed:
         ax.scatter(r.stream_fps, 100 * r.miou, marker=MARKERS.get(r.precision, "o"), color=colours[r.backend], s=60, zorder=3)
     # Labels that do not pile up: each model's name once, beside its slowest point; artifact rows by
-    # their file name, the frontier's points with their fps too (colour and marker give the rest).
+    # model and file name, the frontier's points with their fps too (colour and marker give the rest).
     slowest: dict[str, BenchRow] = {}
     for r in placed:
         if r.model not in slowest or r.stream_fps < slowest[r.model].stream_fps:
@@ -41,14 +41,16 @@ def plot_pareto(rows: Sequence[BenchRow], path: str | Path, title: str) -> Path:
     for model, r in slowest.items():
         ax.annotate(model, (r.stream_fps, 100 * r.miou), textcoords="offset points", xytext=(0, -14), fontsize=8, ha="center", weight="bold")
     right = 0.6 * max((r.stream_fps for r in placed), default=0.0)
+    tagged: set[str] = set()
     for i, r in enumerate(placed):
-        tag = f"[{r.artifact}]" if r.artifact else ""
+        tag = f"{r.model} [{r.artifact}]" if r.artifact else ""  # one file name may hold several models' graphs
         if i in front:
-            text = f"{tag or r.backend + ' ' + r.precision}, {r.stream_fps:.0f} fps"
-        elif tag:
+            text = f"{tag or r.model + ' ' + r.backend + ' ' + r.precision}, {r.stream_fps:.0f} fps"
+        elif tag and tag not in tagged:  # an artifact on several back ends: named once
             text = tag
         else:
             continue
+        tagged.add(tag)
         flip = r.stream_fps > right  # keep labels near the right edge inside the axes
         ax.annotate(text, (r.stream_fps, 100 * r.miou), textcoords="offset points", xytext=(-6 if flip else 6, 5), ha="right" if flip else "left", fontsize=7)
     if len(front) > 1:
