@@ -144,6 +144,35 @@ def recorded_miou(manifest: Manifest) -> RecordedMiou | None:
     return RecordedMiou(float(value), validation.get("describe") or "a validation split the manifest does not name")
 
 
+@dataclass(frozen=True)
+class PrecisionCheck:
+    """The mIoU of a weights artifact run at a reduced `precision` beside its fp32 mIoU on the same
+    frames (`metrics[<precision>]`, written by edgeseg.eval.precision_check): what makes that
+    precision a safe default (edgeseg.backends.auto.default_cpu_precision)."""
+
+    precision: Precision
+    miou: float  # fractions, as every mIoU a manifest keeps
+    fp32_miou: float
+    backend: Backend  # the back end that ran the reduced precision
+    validation: str
+
+    @property
+    def drop_points(self) -> float:
+        return 100 * (self.fp32_miou - self.miou)
+
+    def to_dict(self) -> dict:
+        return {"miou": self.miou, "fp32_miou": self.fp32_miou, "backend": str(self.backend), "validation": self.validation}
+
+
+def precision_check(manifest: Manifest, precision: Precision) -> PrecisionCheck | None:
+    """The check recorded for `precision`, or None where none is (or it is malformed)."""
+    m = manifest.metrics.get(str(precision))
+    try:
+        return PrecisionCheck(precision, float(m["miou"]), float(m["fp32_miou"]), Backend.of(m["backend"], "backend"), str(m["validation"]))
+    except (TypeError, KeyError, ValueError, InputError):
+        return None
+
+
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that shape an artifact (absent ones omitted)."""
     from importlib import metadata

@@ -10,7 +10,8 @@ and schedule with sequences held out, scored on them (the weights shipped are st
 `--pick final` (the default) ships the last epoch's weights, selected on nothing, so the
 validation figure beside them is not inflated by a choice made on it; `best` ships the best
 validation epoch and says so. Evaluates them on the run's validation in fp32 and after an fp16 round trip; ships fp16 only
-if val mIoU moves by less than 0.05 points, else fp32. Writes the manifest and the resolved
+if val mIoU moves by less than 0.05 points, else fp32. On a CPU with native bf16 it also measures
+the shipped file in bf16 and records that in the manifest (edgeseg.eval.precision_check). Writes the manifest and the resolved
 recipe beside the file, and the provenance (val mIoU, the training command, that epoch's
 log line) as that file's section of edgeseg/weights/README.md, replacing an older one.
 """
@@ -23,7 +24,9 @@ from pathlib import Path
 
 import torch
 
+from edgeseg.backends.auto import BF16_MAX_DROP_POINTS
 from edgeseg.data.splits import open_split, recipe_splits
+from edgeseg.eval.precision_check import measure_precision, record_precision_check
 from edgeseg.fileio import write_json, write_text
 from edgeseg.manifest import Manifest
 from edgeseg.precision import Precision
@@ -67,6 +70,7 @@ def main() -> None:
         manifest.metrics = twin_figure(args.figure_from, recipe, manifest.metrics, args.data)
     manifest.extra.update(recipe=recipe.name, licence="CamVid is CC BY-NC 4.0: these weights are for research use only")
     manifest.save(out)
+    bf16_line = record_bf16(out, val)
     write_json(WEIGHTS / f"{recipe.model.name}-{args.tag}.recipe.json", recipe.to_dict())  # as trained, data.path as given here
     rows = [json.loads(l) for l in (args.run / "metrics.jsonl").read_text().splitlines() if l.strip()]
     epoch_row = next(r for r in rows if r["epoch"] == manifest.metrics["epoch"])
@@ -79,10 +83,23 @@ def main() -> None:
         f"- Weights: epoch {m['epoch']}, {m['selection']}.",
         f"- Trained with `{args.command}`; resolved recipe in `{recipe.model.name}-{args.tag}.recipe.json`.",
         f"- That epoch's log line: `{json.dumps(epoch_row)}`",
+        bf16_line,
     ] + ([f"- The held-out twin's last log line (`{args.figure_from}`): `{json.dumps(twin_rows[-1])}`"] if args.figure_from else [])
       + ([f"- {args.note}"] if args.note else []))
     print(f"{out.name}: val mIoU fp32 {100 * fp32:.2f}, fp16 {100 * fp16:.2f} -> shipped {'fp16' if use_half else 'fp32'}")
     print(f"epoch {manifest.metrics['epoch']} ({args.pick}) log line:", json.dumps(epoch_row))
+
+
+def record_bf16(out: Path, val) -> str:
+    """Measure bf16 on the shipped file where this CPU runs it natively; its README line either way."""
+    from edgeseg.hardware import bf16_unsupported_reason
+
+    if why := bf16_unsupported_reason():
+        return f"- bf16 not measured ({why}): run tools/record_precision.py on a CPU with AVX512-BF16 or AMX."
+    check = measure_precision(out, val, progress=False)
+    record_precision_check(out, check)
+    return (f"- bf16 ({check.backend}): {100 * check.miou:.2f} against fp32 {100 * check.fp32_miou:.2f} on {check.validation}, "
+            f"recorded in the manifest (`auto` computes in bf16 on CPUs with native bf16 when it costs <= {BF16_MAX_DROP_POINTS} points).")
 
 
 def twin_figure(twin: Path, recipe, own: dict, data: str) -> dict:

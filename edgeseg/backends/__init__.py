@@ -12,7 +12,7 @@ import torch.nn as nn
 
 from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.backend_names import BACKENDS, BF16_BACKENDS, Backend
-from edgeseg.backends.auto import choose_cpu
+from edgeseg.backends.auto import choose_cpu, default_cpu_precision
 from edgeseg.backends.base import Runner, RunnerBase
 from edgeseg.errors import ArtifactError, InputError
 from edgeseg.layers.unpool import UnpoolForm
@@ -79,12 +79,16 @@ def open_runner(
     if precision not in (None, manifest.precision) and fmt is not F.WEIGHTS and not bf16_onnx:
         raise InputError(f"precision='{precision}': a {manifest.precision} {fmt} artifact runs as it was exported (bf16 runs weights, or an FP32 ONNX on openvino)")
     if backend is Backend.AUTO and fmt is not F.TENSORRT and _on_cpu(device):
-        # weights compute in fp32 whatever their storage (the bundled ones are "fp16-storage")
-        computed = precision or (Precision.FP32 if fmt is F.WEIGHTS else manifest.precision)
+        # weights compute in fp32 whatever their storage (the bundled ones are "fp16-storage"), or
+        # in bf16 where this CPU runs it natively and the manifest shows it costs next to nothing
+        why_precision = None
+        if precision is None and fmt is F.WEIGHTS:
+            precision, why_precision = default_cpu_precision(manifest)
+        computed = precision or manifest.precision
         uint8 = manifest.extra.get("quantization", {}).get("activations") == "uint8"
         choice = choose_cpu(fmt, computed, manifest.unpool, uint8)
         runner = open_runner(file, choice.backend, "cpu", manifest, precision)
-        runner.selection = choice.line()
+        runner.selection = choice.line() + (f"; {why_precision}" if why_precision else "")
         return runner
     if fmt is F.TENSORRT or backend is Backend.TENSORRT:
         return _tensorrt_runner(file, manifest, device)

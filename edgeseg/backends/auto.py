@@ -4,6 +4,10 @@ On a GPU: TensorRT for an engine (or when it is installed), else fp16 CUDA graph
 first back end of `CPU_ORDER` that can run here, an order measured with bench/cpu_paths.py (ENet,
 LinkNet, DeepLabv3+ at 360x480, batch 1, 2 threads; figures in bench/results/cpu-paths.json).
 Every choice comes with one line saying what was taken and why.
+
+A weights artifact with no precision asked for computes in bf16 on a CPU that runs bf16 natively
+when its manifest shows what that costs and the cost is within `BF16_MAX_DROP_POINTS`
+(`default_cpu_precision`); elsewhere in fp32. (On a GPU, `auto` already computes in fp16.)
 """
 from __future__ import annotations
 
@@ -14,9 +18,13 @@ from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.backend_names import Backend
 from edgeseg.errors import InputError
 from edgeseg.layers.unpool import UnpoolForm
+from edgeseg.manifest import Manifest, precision_check
 from edgeseg.precision import Precision
 
 B, F, P = Backend, ArtifactFormat, Precision
+# bf16 becomes a default the user did not ask for only where it costs under this (mIoU points,
+# fp32 minus bf16 on the same frames); the bundled ENet measured 0.02 on its held-out drive.
+BF16_MAX_DROP_POINTS = 0.1
 # (artifact format, precision) -> CPU back ends, fastest first as measured (bench/results/cpu-paths.json)
 CPU_ORDER: dict[tuple[ArtifactFormat, Precision], tuple[Backend, ...]] = {
     (F.WEIGHTS, P.FP32): (B.COMPILED, B.ONNXRUNTIME, B.OPENVINO, B.TORCH),
@@ -37,6 +45,21 @@ class Choice:
 
     def line(self) -> str:
         return f"backend auto -> {self.backend}: {self.reason}"
+
+
+def default_cpu_precision(manifest: Manifest) -> tuple[Precision, str]:
+    """The precision a weights artifact computes in on this CPU when none is asked for, and why."""
+    from edgeseg.hardware import bf16_unsupported_reason
+
+    if why := bf16_unsupported_reason():
+        return P.FP32, f"fp32: {why}"
+    check = precision_check(manifest, P.BF16)
+    if check is None:
+        return P.FP32, "fp32: the manifest records no bf16 measurement (edgeseg.eval.precision_check)"
+    cost = f"bf16 cost {check.drop_points:.2f} mIoU points on {check.validation}"
+    if check.drop_points > BF16_MAX_DROP_POINTS:
+        return P.FP32, f"fp32: {cost}, over the {BF16_MAX_DROP_POINTS} allowed"
+    return P.BF16, f"bf16: this CPU computes it natively and {cost}; precision='fp32' for fp32"
 
 
 def why_not_on_cpu(backend: Backend, unpool: UnpoolForm | None = None, uint8_activations: bool = False) -> str | None:

@@ -16,6 +16,7 @@ def main(
     sequence: List[str] = typer.Option([], help="Score only the frames of this sequence (from the file names, e.g. 0006R0); repeatable."),
     backend: str = typer.Option("auto", help="auto, torch, torchscript, onnxruntime or tensorrt."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when the back end sees one)."),
+    precision: Optional[str] = typer.Option(None, help="fp32 or bf16 for weights (bf16: compiled or openvino, CPUs with native bf16). Default: what `auto` runs them in."),
     max_images: Optional[int] = typer.Option(None, min=1, help="Score only the first N images."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results to this JSON file."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
@@ -39,7 +40,7 @@ def main(
         check_file(json_out, "--json")
         check_distinct({"--json": json_out}, {"MODEL": model if Path(model).exists() else None, "--data": data})
     dataset = open_split(data, Split(tuple(split), sequences=tuple(sequence)))
-    with edgeseg.load(model, backend=backend, device=device) as seg:
+    with edgeseg.load(model, backend=backend, device=device, precision=precision) as seg:
         seg.crf = crf
         start = time.perf_counter()
         per_sequence: dict = {}
@@ -74,6 +75,8 @@ def main(
     recorded = recorded_miou(seg.manifest)
     console.print(f"the manifest records mIoU {percent(recorded.value)}, measured on {recorded.validation}" if recorded else "the manifest records no mIoU for this artifact")
     console.print(f"{n} images through {runner.name} {runner.precision} on {runner.device} in {seconds:.1f} s ({n / seconds:.1f} img/s, pre- and post-processing included)")
+    if runner.selection:
+        console.print(runner.selection)
 
     if json_out is not None:
         write_json(json_out, {
