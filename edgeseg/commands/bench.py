@@ -13,7 +13,7 @@ import typer
 
 
 def main(
-    models: Optional[List[str]] = typer.Argument(None, help="Registered model names (run from their bundled CamVid weights) or artifact paths (.onnx, TorchScript .pt, engine folder). Default: every model with bundled weights."),
+    models: Optional[List[str]] = typer.Argument(None, help="Registered model names (run from their bundled CamVid weights) or artifact paths (.onnx, TorchScript .pt, engine folder, or .safetensors weights, measured at each precision like a name). Default: every model with bundled weights."),
     backends: str = typer.Option("torch,torchscript,onnxruntime,compiled,openvino,tensorrt", help="Comma-separated back ends to try."),
     precisions: str = typer.Option("fp32,bf16,fp16,int8", help="Comma-separated precisions to try (bf16: compiled and openvino, on CPUs with native bf16)."),
     data: Path = typer.Option(..., help="Dataset folder: CamVid layout (<split>.txt) or images/ + masks/ + classes.json."),

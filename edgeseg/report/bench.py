@@ -24,6 +24,7 @@ from typing import Callable, ContextManager, Sequence
 import numpy as np
 
 from edgeseg._optional import available
+from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.backend_names import BACKENDS, BF16_BACKENDS, Backend
 from edgeseg.data.splits import Split, open_split
 from edgeseg.errors import ArtifactError, EdgesegError, InputError
@@ -109,17 +110,30 @@ def _choose(kind: type[Backend] | type[Precision], given: Sequence, allowed: tup
     return [kind.of(g, parameter, allowed) for g in given]
 
 
+def _is_weights_file(item: str) -> bool:
+    """A weights artifact (.safetensors with its manifest): benchmarked like a registered model."""
+    from edgeseg.manifest import Manifest
+
+    try:
+        return Manifest.load(item).format is ArtifactFormat.WEIGHTS
+    except EdgesegError:
+        return False  # the per-back-end load below says what is wrong with it
+
+
 def benchmark(models: Sequence[str] | None, data: str | Path,
               backends: Sequence[Backend | str] = (B.TORCH, B.TORCHSCRIPT, B.ONNXRUNTIME, B.COMPILED, B.OPENVINO, B.TENSORRT),
               precisions: Sequence[Precision | str] = PRECISIONS, split: Split | None = None, input_size: tuple[int, int] | None = None,
               max_images: int | None = None, warmup: int = 10, iters: int = 50, device: str | None = None,
               log: Callable[[str], None] = print, status: Callable[[str], ContextManager] = lambda _: nullcontext()) -> Benchmark:
-    """Measure `models` (registered names, run from their bundled weights, or artifact paths;
-    default: every model with bundled weights) on `data` for each back end and precision, on the
+    """Measure `models` (registered names, run from their bundled weights, or artifact paths: a
+    weights file at each precision like a name, an exported artifact as exported; default: every
+    model with bundled weights) on `data` for each back end and precision, on the
     frames of `split` (default: the val listing)."""
     import torch
 
     import edgeseg
+    from edgeseg.backends import resolve_artifact
+    from edgeseg.backends.torch_backend import model_from_weights
     from edgeseg.registry import list_models, list_pretrained
     from edgeseg.resolve import resolve_model
     from edgeseg.segmenter import Segmenter
@@ -150,7 +164,8 @@ def benchmark(models: Sequence[str] | None, data: str | Path,
 
     names = set(list_models())
     for item in models:
-        if item not in names:  # an artifact path
+        artifact = None if item in names else Path(item).name
+        if artifact is not None and not _is_weights_file(item):  # an exported artifact runs as it was exported
             for backend in backends:
                 try:
                     seg = edgeseg.load(item, backend=backend, device=device)
@@ -161,11 +176,16 @@ def benchmark(models: Sequence[str] | None, data: str | Path,
                     if seg.runner.precision not in precisions:
                         skip(item, backend, seg.runner.precision, f"not among `precisions` {','.join(precisions)}")
                     else:
-                        run(seg, Path(item).name)
+                        run(seg, artifact)
             continue
-        try:
-            src = resolve_model(item)
-            manifest, model = with_input_size(src.manifest, input_size), src.model()
+        try:  # a registered name (its bundled weights) or a weights file: measured at every precision, like a model
+            if artifact is None:
+                src = resolve_model(item)
+                manifest, model = src.manifest, src.model()
+            else:
+                manifest, file = resolve_artifact(item)
+                model = model_from_weights(file, manifest)
+            manifest = with_input_size(manifest, input_size)
         except ArtifactError as e:
             skip(item, None, None, str(e))
             continue
@@ -177,7 +197,7 @@ def benchmark(models: Sequence[str] | None, data: str | Path,
                     continue
                 # a copy each: the torch back end may move its model to the GPU, an export needs it where it was
                 with Segmenter.from_model(copy.deepcopy(model), manifest, backend=backend, device=device, precision=precision) as seg:
-                    run(seg)
+                    run(seg, artifact)
     if not result.rows:
         raise InputError("nothing could be measured here (every combination was skipped; see the lines above)")
     return result

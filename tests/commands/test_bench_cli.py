@@ -69,13 +69,25 @@ def test_bench_by_name_measures_what_runs_and_skips_the_rest_with_reasons(data, 
     assert (tmp_path / "out" / "pareto.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_bench_an_artifact_path_on_each_back_end(data, tmp_path):
+def test_bench_a_weights_file_at_each_precision_like_a_name(data, tmp_path):
     weights = write_weights(tmp_path, tiny_model())
-    result = bench(weights, "--data", data, "--backends", "torch,tensorrt", "--out-dir", tmp_path / "out")
+    result = bench(weights, "--data", data, "--backends", "torch,tensorrt", "--precisions", "fp32,int8", "--out-dir", tmp_path / "out")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((tmp_path / "out" / "bench.csv").open()))
-    assert [(r["model"], r["artifact"], r["backend"]) for r in rows] == [("enet", weights.name, "torch")]
-    assert "skipped" in result.stdout and "tensorrt" in result.stdout
+    assert [(r["model"], r["artifact"], r["backend"], r["precision"]) for r in rows] == [("enet", weights.name, "torch", "fp32")]
+    skipped = {(s["backend"], s["precision"]) for s in json.loads((tmp_path / "out" / "bench.json").read_text())["skipped"]}
+    assert skipped == {("torch", "int8"), ("tensorrt", "fp32"), ("tensorrt", "int8")}
+
+
+def test_bench_an_exported_artifact_runs_as_exported(data, tmp_path):
+    from edgeseg.export.onnx import export_onnx
+
+    onnx = export_onnx(tiny_model(), tmp_path / "enet.onnx", (64, 96), unpool="native", manifest=tiny_manifest("onnx"))
+    result = bench(onnx, "--data", data, "--backends", "onnxruntime,torch", "--precisions", "fp32", "--out-dir", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "out" / "bench.csv").open()))
+    assert [(r["artifact"], r["backend"], r["precision"]) for r in rows] == [("enet.onnx", "onnxruntime", "fp32")]
+    assert "cannot run on the torch back end" in result.stdout
 
 
 def test_bench_errors_are_one_line(data, tmp_path):
