@@ -1,8 +1,10 @@
 """`backend='auto'`: the fastest back end on this machine for an artifact's format and precision.
 
 On a GPU: TensorRT for an engine (or when it is installed), else fp16 CUDA graphs. On a CPU: the
-first back end of `CPU_ORDER` that can run here, an order measured with bench/cpu_paths.py (ENet,
-LinkNet, DeepLabv3+ at 360x480, batch 1, 2 threads; figures in bench/results/cpu-paths.json).
+first back end of `CPU_ORDER` that can run here, an order measured on the trio at 360x480, batch 1,
+2 threads (bench/README.md, "OpenVINO before torch.compile"): for weights OpenVINO leads, 27-45 %
+faster than torch.compile on LinkNet and DeepLabv3+ in fp32 and bf16, level with it on ENet (4 %
+behind in bf16), with a faster stream and no 40-60 s inductor compile at each start.
 Every choice comes with one line saying what was taken and why.
 
 A weights artifact with no precision asked for computes in bf16 on a CPU that runs bf16 natively
@@ -25,10 +27,11 @@ B, F, P = Backend, ArtifactFormat, Precision
 # bf16 becomes a default the user did not ask for only where it costs under this (mIoU points,
 # fp32 minus bf16 on the same frames); the bundled ENet measured 0.02 on its held-out drive.
 BF16_MAX_DROP_POINTS = 0.1
-# (artifact format, precision) -> CPU back ends, fastest first as measured (bench/results/cpu-paths.json)
+# (artifact format, precision) -> CPU back ends, fastest first as measured
+# (bench/results/auto-order-xeon-amx, cpu-paths-xeon-amx-bf16-default.json, cpu-paths.json)
 CPU_ORDER: dict[tuple[ArtifactFormat, Precision], tuple[Backend, ...]] = {
-    (F.WEIGHTS, P.FP32): (B.COMPILED, B.ONNXRUNTIME, B.OPENVINO, B.TORCH),
-    (F.WEIGHTS, P.BF16): (B.COMPILED, B.OPENVINO),
+    (F.WEIGHTS, P.FP32): (B.OPENVINO, B.COMPILED, B.ONNXRUNTIME, B.TORCH),
+    (F.WEIGHTS, P.BF16): (B.OPENVINO, B.COMPILED),
     (F.ONNX, P.BF16): (B.OPENVINO,),
     (F.PT2, P.FP32): (B.AOTI,),
     (F.TORCHSCRIPT, P.FP32): (B.TORCHSCRIPT,),
