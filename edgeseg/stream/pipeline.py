@@ -82,7 +82,8 @@ class Pipeline:
     """Run `segmenter` (anything with preprocess / infer / postprocess, `manifest`, `runner`,
     `classes`, `palette`) over `source` into `sink`. `run()` consumes both and closes them.
 
-    `on_result(packet)` is called from the sink thread for every frame out (frame, class map, view);
+    `on_result(packet)` is called from the sink thread for every frame out (frame, class map, view;
+    the overlay view is rendered only for a sink that shows it or when `on_result` is given);
     it must be quick, or it becomes the slowest stage."""
 
     def __init__(
@@ -102,6 +103,7 @@ class Pipeline:
             raise ValueError("max_frames must be at least 1")
         self.seg, self.source, self.sink = segmenter, source, sink or Sink()
         self.max_frames, self.on_result, self.hud = max_frames, on_result, hud
+        self.renders = self.sink.shows or on_result is not None  # an embedding process may use the view
         self.overlay = Overlay(segmenter.classes, segmenter.palette, alpha=alpha, legend=legend)
         manifest, runner = segmenter.manifest, segmenter.runner
         labels = source.labels
@@ -193,8 +195,9 @@ class Pipeline:
     def _postprocess(self, p: Packet) -> None:
         p.classes = self._timed("postprocess", self.seg.postprocess, p.logits, p.frame.image.shape[:2], p.frame.image)
         p.logits = None
-        hud = hud_lines(self.stats, self.meta) if self.hud else ()
-        p.view = self._timed("overlay", self.overlay.render, p.frame.image, p.classes, hud)
+        if self.renders:
+            hud = hud_lines(self.stats, self.meta) if self.hud else ()
+            p.view = self._timed("overlay", self.overlay.render, p.frame.image, p.classes, hud)
 
     def _write(self, p: Packet) -> None:
         if self.max_frames is not None and self.stats.processed >= self.max_frames:

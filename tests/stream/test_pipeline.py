@@ -41,6 +41,16 @@ def test_video_file_is_processed_frame_by_frame_in_order(seg, tmp_path):
     assert _no_pipeline_threads()
 
 
+def test_a_headless_stream_renders_no_overlay_unless_a_callback_takes_the_view(seg):
+    frames = [coded_frame(i) for i in range(6)]
+    headless = Pipeline(seg, ArraySource(frames)).run()
+    assert headless.error is None and headless.summary["frames"]["processed"] == 6
+    assert headless.summary["latency_ms"]["overlay"]["count"] == 0 and headless.summary["latency_ms"]["postprocess"]["count"] == 6
+    views = []
+    Pipeline(seg, ArraySource(frames), on_result=lambda p: views.append(p.view)).run()
+    assert len(views) == 6 and all(v is not None and v.shape == (H, W, 3) for v in views)
+
+
 def test_live_source_keeps_latest_frame_drops_stale_and_memory_stays_flat(tmp_path):
     seg = tiny_segmenter(infer_delay=0.01)  # far slower than the camera
     n, size = 400, (240, 320)
