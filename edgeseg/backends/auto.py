@@ -2,7 +2,7 @@
 
 On a GPU: TensorRT for an engine (or when it is installed), else fp16 CUDA graphs. On a CPU: the
 first back end of `CPU_ORDER` that can run here, an order measured on the trio at 360x480, batch 1,
-2 threads (bench/README.md, "OpenVINO before torch.compile"): for weights OpenVINO leads, 27-45 %
+2 threads (bench/README.md, "OpenVINO before torch.compile"): for weights OpenVINO leads, 20-46 %
 faster than torch.compile on LinkNet and DeepLabv3+ in fp32 and bf16, level with it on ENet (4 %
 behind in bf16), with a faster stream and no 40-60 s inductor compile at each start.
 Every choice comes with one line saying what was taken and why.
@@ -25,7 +25,7 @@ from edgeseg.precision import Precision
 
 B, F, P = Backend, ArtifactFormat, Precision
 # bf16 becomes a default the user did not ask for only where it costs under this (mIoU points,
-# fp32 minus bf16 on the same frames); the bundled ENet measured 0.02 on its held-out drive.
+# fp32 minus bf16 on the same frames); the bundled ENet measured 0.02-0.03 on its held-out drive.
 BF16_MAX_DROP_POINTS = 0.1
 # (artifact format, precision) -> CPU back ends, fastest first as measured
 # (bench/results/auto-order-xeon-amx, cpu-paths-xeon-amx-bf16-default.json, cpu-paths.json)
