@@ -4,8 +4,9 @@
 Each combination is measured through one `Segmenter` on the same frames, so back ends differ only
 in the network itself:
 - Engine only: `runner.infer` on one preprocessed frame, `warmup` calls, then `iters` timed calls.
-- Stream: every frame through the threaded pipeline (edgeseg.stream) from memory, overlay
-  rendered, nothing written: what a camera application gets, minus the camera. The frames are
+- Stream: every frame through the threaded pipeline (edgeseg.stream) from memory, headless (no
+  overlay rendered, nothing written; before session 11 the overlay was rendered): what a
+  headless camera application gets, minus the camera. The frames are
   decoded before timing starts, so the figure is the pipeline's, not the PNG decoder's.
 - mIoU: from the same stream pass, one confusion matrix over all its frames (void ignored).
 
