@@ -3,7 +3,9 @@
     seg = edgeseg.load("enet.onnx")           # or a .pt, .safetensors, engine folder, "enet"
     classes = seg.predict(frame)               # frame: BGR uint8 (H, W, 3) -> uint8 (H, W)
 
-The same pre- and post-processing (edgeseg.preprocess) runs for every back end.
+The same pre- and post-processing (edgeseg.preprocess) runs for every back end; a runner that fuses
+the argmax into its graph (`Runner.fuses_argmax`) computes it itself where the frame is the
+network's size, which gives the same map without copying the logits out.
 """
 from __future__ import annotations
 
@@ -55,6 +57,20 @@ class Segmenter:
             raise ArtifactError(f"the {self.runner.name} model returned logits of shape {logits.shape}, its manifest says {self.num_classes} classes")
         return logits
 
+    def argmax_in_runner(self, frame_hw: tuple[int, int]) -> bool:
+        """Whether the class map of a frame this size comes straight from the runner's fused argmax:
+        only at the network's own size, where the logits would not be resized before the argmax,
+        and without CRF, which needs the scores."""
+        return (self.runner.fuses_argmax and not self.crf and tuple(frame_hw) == self.input_size
+                and self.num_classes <= 256)
+
+    def infer_classes(self, x: np.ndarray) -> np.ndarray:
+        """(1, 3, h, w) input -> uint8 (h, w) class map at the network's size, by the runner's fused argmax."""
+        classes = self.runner.infer_classes(x)
+        if classes.shape != (1, *self.input_size) or classes.dtype != np.uint8:
+            raise ArtifactError(f"the {self.runner.name} model returned a class map of shape {classes.shape} {classes.dtype}, expected (1, {self.input_size[0]}, {self.input_size[1]}) uint8")
+        return classes[0]
+
     def postprocess(self, logits: np.ndarray, frame_hw: tuple[int, int], frame_bgr: np.ndarray | None = None) -> np.ndarray:
         if not self.crf:
             return logits_to_classes(logits, frame_hw)
@@ -69,7 +85,10 @@ class Segmenter:
 
     def predict(self, frame_bgr: np.ndarray) -> np.ndarray:
         """BGR uint8 (H, W, 3) -> uint8 class map (H, W)."""
-        return self.postprocess(self.infer(self.preprocess(frame_bgr)), frame_bgr.shape[:2], frame_bgr)
+        x = self.preprocess(frame_bgr)
+        if self.argmax_in_runner(frame_bgr.shape[:2]):
+            return self.infer_classes(x)
+        return self.postprocess(self.infer(x), frame_bgr.shape[:2], frame_bgr)
 
     def predict_logits(self, frame_bgr: np.ndarray) -> np.ndarray:
         """BGR uint8 (H, W, 3) -> float32 logits (C, H, W) at the frame's size."""

@@ -20,6 +20,10 @@ class Runner(Protocol):
     precision: Precision
     device: str  # cpu | cuda
 
+    # True where the back end also runs `infer_classes(x)`: float32 (N, 3, h, w) -> uint8 (N, h, w),
+    # the argmax computed inside its graph (edgeseg.segmenter takes it where the frame is the input's size)
+    fuses_argmax: bool
+
     def infer(self, x: np.ndarray) -> np.ndarray:
         """float32 (N, 3, h, w) normalised input -> float32 (N, C, h, w) logits."""
         ...
@@ -39,6 +43,7 @@ class RunnerBase:
     device = "cpu"
     detail = ""  # one line on how it runs (e.g. a compile's cost); empty when there is nothing to add
     selection = ""  # with backend='auto': which back end was taken and why, in one line
+    fuses_argmax = False
 
     def __enter__(self) -> "RunnerBase":
         return self

@@ -1,5 +1,8 @@
 """The threaded stream: capture -> preprocess -> infer -> postprocess + overlay -> sink.
 
+A runner that fuses the argmax (`Segmenter.argmax_in_runner`) hands the class map straight out of
+the infer stage, and postprocessing only draws.
+
 One thread per stage, joined by bounded channels (edgeseg.stream.channels), so the stages overlap
 (the network runs on frame n while frame n+1 is resized and frame n-1 drawn) and memory is flat
 under back-pressure: at most a few frames are in flight whatever the source's rate.
@@ -79,8 +82,8 @@ class StreamReport:
 
 
 class Pipeline:
-    """Run `segmenter` (anything with preprocess / infer / postprocess, `manifest`, `runner`,
-    `classes`, `palette`) over `source` into `sink`. `run()` consumes both and closes them.
+    """Run `segmenter` (a Segmenter, or anything with its preprocess / infer / argmax_in_runner /
+    infer_classes / postprocess, `manifest`, `runner`, `classes`, `palette`) over `source` into `sink`. `run()` consumes both and closes them.
 
     `on_result(packet)` is called from the sink thread for every frame out (frame, class map, view;
     the overlay view is rendered only for a sink that shows it or when `on_result` is given);
@@ -111,7 +114,7 @@ class Pipeline:
             raise InputError(f"the labels of {source.name} name classes {list(labels.classes)}, the model {list(segmenter.classes)}: its mIoU would mean nothing")
         ignore = labels.ignore_index if labels is not None and labels.ignore_index is not None else manifest.ignore_index
         self.stats = StreamStats(len(segmenter.classes), ignore)
-        recorded = recorded_miou(manifest)
+        recorded = recorded_miou(manifest, runner.precision)
         self.meta = {
             "source": source.name,
             "live": source.live,
@@ -120,7 +123,7 @@ class Pipeline:
             "precision": runner.precision,
             "device": runner.device,
             "input_size": list(manifest.input_size),
-            "manifest_miou": None if recorded is None else recorded.value,  # this artifact's own, never its FP32 source's
+            "manifest_miou": None if recorded is None else recorded.value,  # this artifact's own at the precision it runs (an INT8 graph's, never its FP32 source's)
             "manifest_miou_from": None if recorded is None else recorded.label(),
         }
         self._stop = threading.Event()
@@ -190,11 +193,16 @@ class Pipeline:
         p.x = self._timed("preprocess", self.seg.preprocess, p.frame.image)
 
     def _infer(self, p: Packet) -> None:
-        p.logits, p.x = self._timed("infer", self.seg.infer, p.x), None
+        if self.seg.argmax_in_runner(p.frame.image.shape[:2]):
+            p.classes = self._timed("infer", self.seg.infer_classes, p.x)
+        else:
+            p.logits = self._timed("infer", self.seg.infer, p.x)
+        p.x = None
 
     def _postprocess(self, p: Packet) -> None:
-        p.classes = self._timed("postprocess", self.seg.postprocess, p.logits, p.frame.image.shape[:2], p.frame.image)
-        p.logits = None
+        if p.classes is None:
+            p.classes = self._timed("postprocess", self.seg.postprocess, p.logits, p.frame.image.shape[:2], p.frame.image)
+            p.logits = None
         if self.renders:
             hud = hud_lines(self.stats, self.meta) if self.hud else ()
             p.view = self._timed("overlay", self.overlay.render, p.frame.image, p.classes, hud)
@@ -248,9 +256,12 @@ class Pipeline:
         selection, graph optimisation) takes seconds, and inside the stream it would pass for
         latency and, on a camera, drop frames. Its time is reported apart as `warmup_s`."""
         h, w = self.seg.manifest.input_size
+        x = np.zeros((1, 3, h, w), np.float32)
         t0 = time.perf_counter()
         try:
-            self.seg.infer(np.zeros((1, 3, h, w), np.float32))
+            self.seg.infer(x)
+            if self.seg.argmax_in_runner((h, w)):  # its own graph (edgeseg.segmenter)
+                self.seg.infer_classes(x)
         except Exception as e:  # noqa: BLE001  the infer stage would fail the same way; reported alike
             self._fail(1, "infer", e)
         self.stats.warmup_s = time.perf_counter() - t0
