@@ -123,13 +123,21 @@ def measurement_key(backend: Backend, precision: Precision) -> str:
     return f"{backend}-{precision}"
 
 
-def recorded_miou(manifest: Manifest) -> RecordedMiou | None:
-    """The mIoU measured on this artifact itself, or None where none is recorded.
+def recorded_miou(manifest: Manifest, precision: Precision | None = None) -> RecordedMiou | None:
+    """The mIoU measured on this artifact itself, run at `precision` (its own by default), or None
+    where none is recorded.
 
     A build folder measured with --data records one per artifact it holds ("miou", keyed
     `<back end>-<precision>`): the one of the artifact it runs is taken. Otherwise `val_miou`,
     which every writer records for the artifact it describes (training for the weights,
-    calibration for the INT8 graph), on the validation that `validation` describes."""
+    calibration for the INT8 graph), on the validation that `validation` describes. Weights run
+    at a reduced precision give the figure their precision check measured (`precision_check`);
+    without one, their own figure comes back labelled with the precision it was measured in."""
+    if precision is not None and precision is not manifest.precision:
+        if check := precision_check(manifest, precision):
+            return RecordedMiou(check.miou, f"{check.validation}, in {precision} on {check.backend}")
+        own = recorded_miou(manifest)
+        return own and RecordedMiou(own.value, f"{own.validation}, in {manifest.precision}")
     m = manifest.metrics
     measured = m.get("miou")
     if isinstance(measured, dict):

@@ -24,12 +24,11 @@ from pathlib import Path
 
 import torch
 
-from edgeseg.backends.auto import BF16_MAX_DROP_POINTS
 from edgeseg.data.splits import open_split, recipe_splits
 from edgeseg.eval.precision_check import measure_precision, record_precision_check
 from edgeseg.fileio import write_json, write_text
 from edgeseg.manifest import Manifest
-from edgeseg.precision import Precision
+from edgeseg.precision import BF16_MAX_DROP_POINTS, Precision
 from edgeseg.recipe import recipe_from_dict
 from edgeseg.registry import create_model
 from edgeseg.train.checkpoint import load_weights, save_weights

@@ -21,12 +21,9 @@ from edgeseg.backend_names import Backend
 from edgeseg.errors import InputError
 from edgeseg.layers.unpool import UnpoolForm
 from edgeseg.manifest import Manifest, precision_check
-from edgeseg.precision import Precision
+from edgeseg.precision import BF16_MAX_DROP_POINTS, Precision
 
 B, F, P = Backend, ArtifactFormat, Precision
-# bf16 becomes a default the user did not ask for only where it costs under this (mIoU points,
-# fp32 minus bf16 on the same frames); the bundled ENet measured 0.02-0.03 on its held-out drive.
-BF16_MAX_DROP_POINTS = 0.1
 # (artifact format, precision) -> CPU back ends, fastest first as measured
 # (bench/results/auto-order-xeon-amx, cpu-paths-xeon-amx-bf16-default.json, cpu-paths.json)
 CPU_ORDER: dict[tuple[ArtifactFormat, Precision], tuple[Backend, ...]] = {

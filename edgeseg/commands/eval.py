@@ -72,7 +72,7 @@ def main(
         for name, seq_cm in sorted(per_sequence.items()):
             seq_table.add_row(name, str(counts[name]), f"{100 * seq_cm.miou():.2f}")
         console.print(seq_table)
-    recorded = recorded_miou(seg.manifest)
+    recorded = recorded_miou(seg.manifest, runner.precision)
     console.print(f"the manifest records mIoU {percent(recorded.value)}, measured on {recorded.validation}" if recorded else "the manifest records no mIoU for this artifact")
     console.print(f"{n} images through {runner.name} {runner.precision} on {runner.device} in {seconds:.1f} s ({n / seconds:.1f} img/s, pre- and post-processing included)")
     if runner.selection:

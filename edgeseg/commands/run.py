@@ -10,6 +10,8 @@ from typing import Optional
 
 import typer
 
+from edgeseg.precision import BF16_MAX_DROP_POINTS
+
 
 def main(
     camera: Optional[str] = typer.Option(None, help="Camera: index (0), V4L2 device (/dev/video0), Jetson CSI sensor (csi://0, optionally ?width=1280&height=720&fps=30) or a GStreamer pipeline ending in appsink."),
@@ -21,7 +23,7 @@ def main(
     artifact: Optional[Path] = typer.Option(None, help="Artifact to run: .onnx, TorchScript .pt/.ts, .safetensors, or an engine folder with manifest.json."),
     backend: str = typer.Option("auto", help="auto (the fastest here, said in one line), torch, torchscript, onnxruntime, tensorrt, compiled (torch.compile), aoti (.pt2) or openvino."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when the back end sees one)."),
-    precision: Optional[str] = typer.Option(None, help="fp32, or bf16: run weights or an FP32 ONNX in bf16 (compiled or openvino; CPUs with AVX512-BF16 or AMX). Default: the artifact's own; weights under backend auto compute in bf16 where the CPU does so natively and their manifest shows it costs at most 0.1 mIoU points."),
+    precision: Optional[str] = typer.Option(None, help=f"fp32, or bf16: run weights or an FP32 ONNX in bf16 (compiled or openvino; CPUs with AVX512-BF16 or AMX). Default: the artifact's own; weights under backend auto compute in bf16 where the CPU does so natively and their manifest shows it costs at most {BF16_MAX_DROP_POINTS} mIoU points."),
     show: bool = typer.Option(False, "--show", help="Show a window (the default when a display exists and no --out is given)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the overlaid stream to this .mp4 or .avi (atomically)."),
     headless: bool = typer.Option(False, "--headless", help="No window, no file: measure only (the default without a display)."),

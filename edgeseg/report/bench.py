@@ -71,7 +71,7 @@ def measure(seg, frames: Sequence[np.ndarray], labels: Sequence[np.ndarray] | No
         model=seg.manifest.model, backend=runner.name, precision=runner.precision, device=runner.device, input_size=f"{h}x{w}",
         engine_p50_ms=hist.percentile(50) * 1e3, engine_p99_ms=hist.percentile(99) * 1e3, engine_fps=hist.count / hist.total,
         stream_fps=s["fps"], stream_p50_ms=s["latency_ms"]["end_to_end"]["p50"], miou=s["stream_miou"], images=s["frames"]["processed"],
-        manifest_miou=getattr(recorded_miou(seg.manifest), "value", None), artifact=artifact,
+        manifest_miou=getattr(recorded_miou(seg.manifest, runner.precision), "value", None), artifact=artifact,
     )
 
 

@@ -7,9 +7,9 @@ import shutil
 import pytest
 
 from edgeseg import hardware
-from edgeseg.backends.auto import BF16_MAX_DROP_POINTS, default_cpu_precision
-from edgeseg.manifest import Manifest, PrecisionCheck, precision_check
-from edgeseg.precision import Precision
+from edgeseg.backends.auto import default_cpu_precision
+from edgeseg.manifest import Manifest, PrecisionCheck, precision_check, recorded_miou
+from edgeseg.precision import BF16_MAX_DROP_POINTS, Precision
 
 NATIVE, EMULATED = frozenset({"avx512f", "avx512_bf16"}), frozenset({"avx2"})
 
@@ -33,6 +33,17 @@ def test_bf16_is_the_default_only_when_native_and_measured_cheap(monkeypatch, fl
     monkeypatch.setattr(hardware, "cpu_flags", lambda: flags)
     precision, reason = default_cpu_precision(weights_manifest(**metrics))
     assert precision is expected and why in reason and reason.startswith(f"{expected}:")
+
+
+def test_the_recorded_figure_is_the_one_of_the_precision_that_runs():
+    own = {"val_miou": 0.40, "validation": {"describe": "camvid 0006R0 (101 images)"}}
+    checked = weights_manifest(bf16=check(0.3), **own)
+    assert recorded_miou(checked).value == 0.40 and recorded_miou(checked, Precision.FP32).value == 0.40
+    bf16 = recorded_miou(checked, Precision.BF16)
+    assert bf16.value == pytest.approx(0.397) and bf16.validation == "camvid 0006R0 (101 images), in bf16 on compiled"
+    unchecked = recorded_miou(weights_manifest(**own), Precision.BF16)  # no bf16 figure: the fp32 one, said so
+    assert unchecked.value == 0.40 and unchecked.validation == "camvid 0006R0 (101 images), in fp32"
+    assert recorded_miou(weights_manifest(), Precision.BF16) is None
 
 
 def test_a_recorded_check_reads_back_typed():
