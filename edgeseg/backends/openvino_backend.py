@@ -53,8 +53,7 @@ class OpenVinoRunner(RunnerBase):
         if _has_uint8_activations(source):
             raise ArtifactError("OpenVINO crashes on the CPU-form INT8 graph (uint8 activations); give it the TensorRT-form one (model.int8.onnx of `edgeseg build --int8`)")
         try:
-            self._model = core.read_model(source, b"")
-            self._compiled = core.compile_model(self._model, "CPU", config)
+            self._compiled = core.compile_model(core.read_model(source, b""), "CPU", config)
         except RuntimeError as e:  # OpenVINO raises RuntimeError subclasses for every frontend/plugin failure
             text = str(e)
             what = "the ONNX model" if isinstance(model, bytes) else str(model)
@@ -63,8 +62,10 @@ class OpenVinoRunner(RunnerBase):
             first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(e).__name__)[:200]
             raise ArtifactError(f"{what} cannot be compiled by OpenVINO ({first})") from None
         self._request = self._compiled.create_infer_request()
-        self._core, self._config = core, config
-        self._classes = self._classes_request = None  # the argmax graph, compiled on first use
+        self._source, self._config = source, config
+        # The argmax graph is compiled on first use, from the bytes: holding the ov.Model or Core instead
+        # made a later training run in the same process (forked loader workers) end in SIGSEGV.
+        self._classes = self._classes_request = None
         shape = self._compiled.input(0).get_partial_shape()
         self.input_shape = tuple(shape.to_shape()) if shape.is_static else None
         self.detail = f"OpenVINO {ov.__version__}, inference precision {self._compiled.get_property('INFERENCE_PRECISION_HINT')}"
@@ -79,7 +80,8 @@ class OpenVinoRunner(RunnerBase):
         11 x 360 x 480 logits costs about a third of the network's own time (bench/README.md)."""
         x = self._checked(x)
         if self._classes is None:
-            self._classes = self._core.compile_model(_with_argmax(self._model), "CPU", self._config)
+            core = require("openvino", "the openvino back end").Core()
+            self._classes = core.compile_model(_with_argmax(core.read_model(self._source, b"")), "CPU", self._config)
             self._classes_request = self._classes.create_infer_request()
         out = self._classes_request.infer({0: x}, share_inputs=True)
         return np.asarray(out[self._classes.output(0)])
@@ -91,7 +93,7 @@ class OpenVinoRunner(RunnerBase):
         return x
 
     def close(self) -> None:
-        self._request = self._compiled = self._classes_request = self._classes = self._model = None
+        self._request = self._compiled = self._classes_request = self._classes = self._source = None
 
 
 def _with_argmax(model):
@@ -104,7 +106,7 @@ def _with_argmax(model):
         top = ops.topk(logits, ops.constant(np.int64(1)), axis=1, mode="max", sort="none", index_element_type=ov.Type.i32)
         return ops.convert(ops.squeeze(top.output(1), ops.constant(np.array([1], np.int64))), ov.Type.u8).output(0)
 
-    ppp = ov.preprocess.PrePostProcessor(model.clone())  # build() edits the model it was given
+    ppp = ov.preprocess.PrePostProcessor(model)
     ppp.output(0).postprocess().custom(argmax)
     return ppp.build()
 
