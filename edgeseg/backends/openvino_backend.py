@@ -53,7 +53,7 @@ class OpenVinoRunner(RunnerBase):
         if _has_uint8_activations(source):
             raise ArtifactError("OpenVINO crashes on the CPU-form INT8 graph (uint8 activations); give it the TensorRT-form one (model.int8.onnx of `edgeseg build --int8`)")
         try:
-            self._compiled = core.compile_model(core.read_model(source, b""), "CPU", config)
+            self._compiled = core.compile_model(_with_argmax(core.read_model(source, b"")), "CPU", config)
         except RuntimeError as e:  # OpenVINO raises RuntimeError subclasses for every frontend/plugin failure
             text = str(e)
             what = "the ONNX model" if isinstance(model, bytes) else str(model)
@@ -62,29 +62,19 @@ class OpenVinoRunner(RunnerBase):
             first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(e).__name__)[:200]
             raise ArtifactError(f"{what} cannot be compiled by OpenVINO ({first})") from None
         self._request = self._compiled.create_infer_request()
-        self._source, self._config = source, config
-        # The argmax graph is compiled on first use, from the bytes: holding the ov.Model or Core instead
-        # made a later training run in the same process (forked loader workers) end in SIGSEGV.
-        self._classes = self._classes_request = None
+        self._logits, self._classes = self._compiled.outputs
         shape = self._compiled.input(0).get_partial_shape()
         self.input_shape = tuple(shape.to_shape()) if shape.is_static else None
         self.detail = f"OpenVINO {ov.__version__}, inference precision {self._compiled.get_property('INFERENCE_PRECISION_HINT')}"
 
     def infer(self, x: np.ndarray) -> np.ndarray:
-        out = self._request.infer({0: self._checked(x)}, share_inputs=True)
-        return np.asarray(out[self._compiled.output(0)], dtype=np.float32)
+        out = self._request.infer({0: self._checked(x)}, share_inputs=True, share_outputs=True)
+        return np.array(out[self._logits], dtype=np.float32)  # a copy: the next call reuses the buffer
 
     def infer_classes(self, x: np.ndarray) -> np.ndarray:
-        """float32 (N, 3, h, w) -> uint8 (N, h, w). The argmax runs inside the graph, on OpenVINO's
-        threads, and only the class map is copied out: on a 2-core CPU numpy's argmax of ENet's
-        11 x 360 x 480 logits costs about a third of the network's own time (bench/README.md)."""
-        x = self._checked(x)
-        if self._classes is None:
-            core = require("openvino", "the openvino back end").Core()
-            self._classes = core.compile_model(_with_argmax(core.read_model(self._source, b"")), "CPU", self._config)
-            self._classes_request = self._classes.create_infer_request()
-        out = self._classes_request.infer({0: x}, share_inputs=True)
-        return np.asarray(out[self._classes.output(0)])
+        """float32 (N, 3, h, w) -> uint8 (N, h, w): the graph's argmax output, the logits left uncopied."""
+        out = self._request.infer({0: self._checked(x)}, share_inputs=True, share_outputs=True)
+        return np.array(out[self._classes])
 
     def _checked(self, x: object) -> np.ndarray:
         x = check_input(x)
@@ -93,22 +83,25 @@ class OpenVinoRunner(RunnerBase):
         return x
 
     def close(self) -> None:
-        self._request = self._compiled = self._classes_request = self._classes = self._source = None
+        self._request = self._compiled = self._logits = self._classes = None
 
 
 def _with_argmax(model):
-    """`model` with its logits (N, C, h, w) replaced by their uint8 argmax over C (N, h, w). TopK with
-    k=1 gives ties to the lowest class, as numpy's argmax does."""
+    """`model` with a second output beside its logits (N, C, h, w): their uint8 argmax over C (N, h, w),
+    which the runner hands out instead of copying the logits (on a 2-core CPU numpy's argmax of ENet's
+    11 x 360 x 480 logits cost about a third of the network's own time; bench/README.md). One graph
+    with both outputs, not a second compiled graph: OpenVINO sets a signal stack on the thread that
+    first runs a compiled model and puts the previous one back when it is freed, so two freed out of
+    order left a dangling one, and the next signal (a loader worker's SIGCHLD) killed the process.
+    TopK with k=1 gives ties to the lowest class, as numpy's argmax does."""
     import openvino as ov
     import openvino.opset13 as ops
 
-    def argmax(logits):
-        top = ops.topk(logits, ops.constant(np.int64(1)), axis=1, mode="max", sort="none", index_element_type=ov.Type.i32)
-        return ops.convert(ops.squeeze(top.output(1), ops.constant(np.array([1], np.int64))), ov.Type.u8).output(0)
-
-    ppp = ov.preprocess.PrePostProcessor(model)
-    ppp.output(0).postprocess().custom(argmax)
-    return ppp.build()
+    logits = model.get_results()[0].input_value(0)  # the producer: model.output(0) is the Result itself
+    top = ops.topk(logits, ops.constant(np.int64(1)), axis=1, mode="max", sort="none", index_element_type=ov.Type.i32)
+    classes = ops.convert(ops.squeeze(top.output(1), ops.constant(np.array([1], np.int64))), ov.Type.u8)
+    model.add_results([ops.result(classes)])
+    return model
 
 
 def _has_uint8_activations(model: bytes) -> bool:
