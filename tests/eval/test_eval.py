@@ -84,6 +84,20 @@ def test_torch_tensors_are_counted_like_numpy_arrays():
     assert a.matrix.sum() == target.size - 3 - (target == 4).sum()  # void and out-of-range labels count nowhere
 
 
+@pytest.mark.parametrize("num_classes, ignore_index, labels_up_to", [(11, 11, 13), (11, None, 11), (4, 0, 6), (4, 255, 256), (11, 11, 5)])
+def test_unsigned_maps_take_one_bincount_and_count_as_signed_ones_do(num_classes, ignore_index, labels_up_to):
+    """uint8 maps (what the stream and eval count) go through the one-bincount path; int64 copies of
+    the same maps through the masked one: the matrices agree, void and out-of-range labels included."""
+    rng = np.random.default_rng(labels_up_to)
+    pred = rng.integers(0, num_classes, (37, 41)).astype(np.uint8)
+    target = rng.integers(0, labels_up_to, (37, 41)).astype(np.uint8)
+    fast, masked = ConfusionMatrix(num_classes, ignore_index), ConfusionMatrix(num_classes, ignore_index)
+    fast.update(pred, target)
+    masked.update(pred.astype(np.int64), target.astype(np.int64))
+    np.testing.assert_array_equal(fast.matrix, masked.matrix)
+    assert fast.matrix.sum() == ((target < num_classes) & (target != (ignore_index if ignore_index is not None else -1))).sum()
+
+
 def test_label_share_is_each_class_s_part_of_the_counted_pixels():
     cm = ConfusionMatrix(3, ignore_index=11)
     cm.update(np.array([0, 0, 0, 1, 2, 2]), np.array([0, 0, 1, 1, 2, 11]))
