@@ -83,7 +83,8 @@ class StreamReport:
 
 class Pipeline:
     """Run `segmenter` (a Segmenter, or anything with its preprocess / infer / argmax_in_runner /
-    infer_classes / postprocess, `manifest`, `runner`, `classes`, `palette`) over `source` into `sink`. `run()` consumes both and closes them.
+    infer_classes / postprocess, `manifest`, `runner`, `classes`, `palette`) over `source` into
+    `sink`. `run()` consumes both and closes them.
 
     `on_result(packet)` is called from the sink thread for every frame out (frame, class map, view;
     the overlay view is rendered only for a sink that shows it or when `on_result` is given);
@@ -256,12 +257,9 @@ class Pipeline:
         selection, graph optimisation) takes seconds, and inside the stream it would pass for
         latency and, on a camera, drop frames. Its time is reported apart as `warmup_s`."""
         h, w = self.seg.manifest.input_size
-        x = np.zeros((1, 3, h, w), np.float32)
         t0 = time.perf_counter()
         try:
-            self.seg.infer(x)
-            if self.seg.argmax_in_runner((h, w)):  # its own graph (edgeseg.segmenter)
-                self.seg.infer_classes(x)
+            self.seg.infer(np.zeros((1, 3, h, w), np.float32))
         except Exception as e:  # noqa: BLE001  the infer stage would fail the same way; reported alike
             self._fail(1, "infer", e)
         self.stats.warmup_s = time.perf_counter() - t0
