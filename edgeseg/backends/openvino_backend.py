@@ -9,9 +9,16 @@ only where the CPU has it natively (edgeseg.hardware).
 The CPU-form INT8 graph (edgeseg.quant.cpu: uint8 activations, ONNX Runtime's placement) is refused:
 OpenVINO 2026.4 crashed (SIGSEGV in compile_model) on ENet's, where the TensorRT-form graph (signed
 activations) compiles and runs; a crash cannot be caught, so it is not attempted.
+
+Compiled models are freed newest first (`_NEWEST_FIRST`): OpenVINO 2026.4 sets an alternate signal
+stack on the thread that compiles a model and puts the previous one back when the model is freed.
+Freed in another order, a freed stack stays registered, and the next signal Python handles (a
+DataLoader worker's SIGCHLD, Ctrl-C) kills the process with SIGSEGV: two runners created A, B and
+closed A, B did, in a subprocess (tests/backends/test_openvino.py).
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +70,7 @@ class OpenVinoRunner(RunnerBase):
             raise ArtifactError(f"{what} cannot be compiled by OpenVINO ({first})") from None
         self._request = self._compiled.create_infer_request()
         self._logits, self._classes = self._compiled.outputs
+        self._entry = _NEWEST_FIRST.add(self._compiled, self._request)
         shape = self._compiled.input(0).get_partial_shape()
         self.input_shape = tuple(shape.to_shape()) if shape.is_static else None
         self.detail = f"OpenVINO {ov.__version__}, inference precision {self._compiled.get_property('INFERENCE_PRECISION_HINT')}"
@@ -84,6 +92,36 @@ class OpenVinoRunner(RunnerBase):
 
     def close(self) -> None:
         self._request = self._compiled = self._logits = self._classes = None
+        if (entry := getattr(self, "_entry", None)) is not None and _NEWEST_FIRST is not None:  # None: interpreter exit
+            self._entry = None
+            _NEWEST_FIRST.release(entry)
+
+    def __del__(self) -> None:  # a runner dropped without close() still frees in order
+        self.close()
+
+
+class _FreeNewestFirst:
+    """Holds every live runner's compiled model and request; a closed runner's are dropped only
+    once every runner created after it has been closed too (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._live: list[list] = []  # [released, (compiled, request)], oldest first
+        self._lock = threading.Lock()
+
+    def add(self, *objects) -> list:
+        entry = [False, objects]
+        with self._lock:
+            self._live.append(entry)
+        return entry
+
+    def release(self, entry: list) -> None:
+        with self._lock:
+            entry[0] = True
+            while self._live and self._live[-1][0]:
+                self._live.pop()[1] = ()  # the last reference to them: the request, then the model, freed here
+
+
+_NEWEST_FIRST = _FreeNewestFirst()
 
 
 def _with_argmax(model):

@@ -100,3 +100,28 @@ def test_the_stream_hands_the_fused_class_map_straight_to_the_sink(artifacts):
         np.testing.assert_array_equal(got, want)
     latency = report.summary["latency_ms"]
     assert latency["infer"]["count"] == 6 and latency["postprocess"]["count"] == 0  # no argmax left to do there
+
+
+FREE_OUT_OF_ORDER = """
+import os, signal, sys
+import numpy as np
+from edgeseg.backends.openvino_backend import OpenVinoRunner
+
+x = np.zeros((1, 3, 64, 96), np.float32)
+a, b = OpenVinoRunner(sys.argv[1]), OpenVinoRunner(sys.argv[1])
+a.infer(x), b.infer(x)
+a.close()
+del b  # dropped without close(), after the older one
+signal.signal(signal.SIGUSR1, lambda *_: print("handled"))
+os.kill(os.getpid(), signal.SIGUSR1)
+"""
+
+
+def test_runners_freed_oldest_first_leave_the_process_able_to_take_a_signal(artifacts):
+    """OpenVINO's signal stacks nest in the order models are compiled (module docstring): without
+    freeing newest first, this ends in SIGSEGV (-11) at the signal."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", FREE_OUT_OF_ORDER, str(artifacts["onnx-decomposed"])], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "handled" in done.stdout, (done.returncode, done.stderr[-2000:])
