@@ -83,8 +83,8 @@ def main(
         typer.echo(f"running {seg.manifest.model} ({r.name} {r.precision} {r.device}) on {source.name}"
                    f"{f' -> {out}' if out else ''}; loaded in {load_s:.1f} s; Ctrl-C stops")
         if demo:
-            typer.echo("the bundled clip is 60 frames of CamVid drive 0016E5, which every bundled model trained on (ENet and "
-                       "LinkNet on these very frames): its mIoU shows the pipeline at work, not accuracy on unseen streets; "
+            typer.echo("the bundled clip is 60 frames of CamVid drive 0016E5, which every bundled model trained on (the trio "
+                       "on these very frames): its mIoU shows the pipeline at work, not accuracy on unseen streets; "
                        "for that, see the manifest's held-out figure (edgeseg/assets/README.md)")
         report = pipeline.run()
     report.summary["load_s"] = load_s  # start-up, with the warm-up inference: not in fps
