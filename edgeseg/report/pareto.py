@@ -9,7 +9,7 @@ from edgeseg.precision import Precision
 from edgeseg.report.figure import figure, save_png
 from edgeseg.report.table import BenchRow
 
-MARKERS = {Precision.FP32: "o", Precision.FP16: "s", Precision.INT8: "^"}
+MARKERS = {Precision.FP32: "o", Precision.FP16: "s", Precision.BF16: "D", Precision.INT8: "^"}
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:

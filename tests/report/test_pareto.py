@@ -37,3 +37,12 @@ def test_table_shows_artifact_labels_whole():
     console.print(render([r], "t"))
     text = console.export_text()
     assert "enet" in text and "[model].int8-cpu.onnx" in text
+
+
+def test_every_precision_a_bench_row_can_have_gets_its_own_marker():
+    from edgeseg.precision import Precision
+    from edgeseg.report.bench import PRECISIONS
+    from edgeseg.report.pareto import MARKERS
+
+    assert set(PRECISIONS) <= set(MARKERS) and len({MARKERS[p] for p in PRECISIONS}) == len(PRECISIONS)
+    assert Precision.BF16 in PRECISIONS  # the row the shared circle once hid
