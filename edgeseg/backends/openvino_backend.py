@@ -128,10 +128,8 @@ def _with_argmax(model):
     """`model` with a second output beside its logits (N, C, h, w): their uint8 argmax over C (N, h, w),
     which the runner hands out instead of copying the logits (on a 2-core CPU numpy's argmax of ENet's
     11 x 360 x 480 logits cost about a third of the network's own time; bench/README.md). One graph
-    with both outputs, not a second compiled graph: OpenVINO sets a signal stack on the thread that
-    first runs a compiled model and puts the previous one back when it is freed, so two freed out of
-    order left a dangling one, and the next signal (a loader worker's SIGCHLD) killed the process.
-    TopK with k=1 gives ties to the lowest class, as numpy's argmax does."""
+    with both outputs rather than a second compiled one, whose signal stack would nest (module
+    docstring). TopK with k=1 gives ties to the lowest class, as numpy's argmax does."""
     import openvino as ov
     import openvino.opset13 as ops
 
