@@ -19,6 +19,7 @@ closed A, B did, in a subprocess (tests/backends/test_openvino.py).
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -100,25 +101,31 @@ class OpenVinoRunner(RunnerBase):
         self.close()
 
 
+@dataclass
+class _Held:
+    objects: tuple  # (compiled model, infer request)
+    released: bool = False
+
+
 class _FreeNewestFirst:
     """Holds every live runner's compiled model and request; a closed runner's are dropped only
     once every runner created after it has been closed too (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._live: list[list] = []  # [released, (compiled, request)], oldest first
+        self._live: list[_Held] = []  # oldest first
         self._lock = threading.Lock()
 
-    def add(self, *objects) -> list:
-        entry = [False, objects]
+    def add(self, *objects) -> _Held:
+        held = _Held(objects)
         with self._lock:
-            self._live.append(entry)
-        return entry
+            self._live.append(held)
+        return held
 
-    def release(self, entry: list) -> None:
+    def release(self, held: _Held) -> None:
         with self._lock:
-            entry[0] = True
-            while self._live and self._live[-1][0]:
-                self._live.pop()[1] = ()  # the last reference to them: the request, then the model, freed here
+            held.released = True
+            while self._live and self._live[-1].released:
+                self._live.pop().objects = ()  # the last reference to them: the request, then the model, freed here
 
 
 _NEWEST_FIRST = _FreeNewestFirst()
