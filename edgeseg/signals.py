@@ -79,6 +79,26 @@ def graceful_stop(interrupt: bool = True) -> Iterator[StopRequest]:
 def ignore_stop_signals(_worker_id: int | None = None) -> None:
     """For child processes that the parent stops (DataLoader workers: `worker_init_fn`). A signal
     sent to the whole process group (a terminal, systemd) would otherwise kill a worker mid-batch,
-    and training would end in "DataLoader worker killed" instead of at its next step's checkpoint."""
+    and training would end in "DataLoader worker killed" instead of at its next step's checkpoint.
+    A child started under `stop_signals_held` has them pending from its birth; ignored, they are
+    dropped when unblocked here."""
     for s in SIGNALS:
         signal.signal(s, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+
+
+@contextmanager
+def stop_signals_held() -> Iterator[None]:
+    """Keep the stop signals pending in this thread while it starts children that
+    `ignore_stop_signals`. A forked child inherits the mask, so a group-wide SIGTERM sent between
+    its fork and its init (torch's worker installs a killing SIGTERM handler first) waits instead of
+    killing it; this process gets any it held when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no masks, and no group-wide SIGTERM
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

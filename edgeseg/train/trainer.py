@@ -32,7 +32,7 @@ from edgeseg.fileio import write_json, write_text
 from edgeseg.hardware import cpu_has_bf16
 from edgeseg.precision import Precision
 from edgeseg.recipe import ClassWeighting, Optimizer, Recipe, RecipeError, TrainPrecision
-from edgeseg.signals import ignore_stop_signals
+from edgeseg.signals import ignore_stop_signals, stop_signals_held
 from edgeseg.train.batches import DecodedDataset, EpochBatches, fits_on
 from edgeseg.train.checkpoint import load_checkpoint, save_checkpoint, save_weights
 from edgeseg.train.ema import WeightEMA
@@ -245,9 +245,11 @@ class Trainer:
         if self.batches.resident is not None:  # built on the device, in this process
             return (self.batches[b] for b in range(len(self.batches)))
         workers = self.recipe.train.workers
-        return torch.utils.data.DataLoader(self.batches, batch_size=None, shuffle=False, num_workers=workers,
-                                           pin_memory=self.cuda, prefetch_factor=2 if workers else None,
-                                           worker_init_fn=ignore_stop_signals if workers else None)
+        loader = torch.utils.data.DataLoader(self.batches, batch_size=None, shuffle=False, num_workers=workers,
+                                             pin_memory=self.cuda, prefetch_factor=2 if workers else None,
+                                             worker_init_fn=ignore_stop_signals if workers else None)
+        with stop_signals_held():  # iter() forks the workers
+            return iter(loader)
 
     def train_epoch(self, max_steps: int | None = None) -> dict:
         t, d = self.recipe.train, self.recipe.data

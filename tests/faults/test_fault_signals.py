@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fault_inputs import count_frames, write_video
 
-from edgeseg.signals import Stopped, graceful_stop, signal_name
+from edgeseg.signals import Stopped, graceful_stop, ignore_stop_signals, signal_name, stop_signals_held
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,6 +48,32 @@ TOTAL = 1000  # far more than the run gets through before the signal (asserted)
 @pytest.fixture(scope="module")
 def long_video(tmp_path_factory):
     return write_video(tmp_path_factory.mktemp("long") / "long.avi", TOTAL)
+
+
+def _slow_to_ignore(worker_id: int) -> None:
+    time.sleep(1.0)  # widens the window between a worker's fork and its init to a second
+    ignore_stop_signals(worker_id)
+
+
+@pytest.mark.parametrize("held", [True, False], ids=["held: the worker lives", "not held: the window this closes"])
+def test_a_sigterm_between_a_loader_workers_fork_and_its_init(held):
+    """CI saw it: a group-wide SIGTERM reached a just-forked DataLoader worker before its
+    `worker_init_fn` ignored it, so training ended in "worker killed" instead of at a checkpoint."""
+    import torch
+
+    loader = torch.utils.data.DataLoader(list(range(4)), batch_size=None, num_workers=1, worker_init_fn=_slow_to_ignore)
+    if held:
+        with stop_signals_held():
+            batches = iter(loader)
+    else:
+        batches = iter(loader)
+    assert not signal.pthread_sigmask(signal.SIG_BLOCK, []) & {signal.SIGTERM}  # the parent's mask came back
+    os.kill(batches._workers[0].pid, signal.SIGTERM)
+    if held:
+        assert list(batches) == [0, 1, 2, 3]
+    else:
+        with pytest.raises(RuntimeError, match="DataLoader worker"):
+            list(batches)
 
 
 # the same path for both; SIGHUP's run only in the slow suite
