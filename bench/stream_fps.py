@@ -11,6 +11,9 @@ machine load hits all alike:
   so mIoU and the flow-warped TC are computed as `edgeseg run` computes them; headless;
 - the same straight from the MP4 (decoding included).
 The stream / engine ratio is taken against the logits engine: the network alone, no argmax at all.
+Beside fps, each path's process CPU time per frame (all threads; a stream's includes its one
+warm-up inference, spread over its frames): on a CPU whose cores the network fills, the stream can
+reach only the engine's CPU per frame over its own, and this figure is far less noisy than fps.
 The clip's frames are from the drive the bundled ENet trained on (0016E5): its mIoU here is a
 fidelity figure, not an accuracy one.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import time
 
 import edgeseg
 from edgeseg.eval.metrics import percent
@@ -51,12 +55,24 @@ def main() -> None:
             calls["engine, class map"] = lambda: seg.infer_classes(x)
         time_interleaved(calls, warmup=10, runs=0)
         engine: dict[str, list[float]] = {k: [] for k in calls}
-        memory, video = [], []
+        memory, video, cpu = [], [], {"engine, logits": [], "stream, frames in RAM": [], "stream, MP4 decoded": []}
+
+        def stream(source) -> dict:
+            before = time.process_time()
+            summary = Pipeline(seg, source).run().summary
+            summary["cpu_ms_per_frame"] = 1e3 * (time.process_time() - before) / summary["frames"]["processed"]
+            return summary
+
         for _ in range(args.repeat):
             for k, seconds in time_interleaved(calls, warmup=2, runs=args.iters).items():
                 engine[k].append(len(seconds) / float(seconds.sum()))
-            memory.append(Pipeline(seg, ArraySource(frames, labels if labelled else None, ignore_index=seg.manifest.ignore_index, name="clip in memory")).run().summary)
-            video.append(Pipeline(seg, open_source(video=DEMO_CLIP)).run().summary)
+            before = time.process_time()
+            time_interleaved({"engine, logits": calls["engine, logits"]}, warmup=0, runs=args.iters)
+            cpu["engine, logits"].append(1e3 * (time.process_time() - before) / args.iters)
+            memory.append(stream(ArraySource(frames, labels if labelled else None, ignore_index=seg.manifest.ignore_index, name="clip in memory")))
+            video.append(stream(open_source(video=DEMO_CLIP)))
+            cpu["stream, frames in RAM"].append(memory[-1]["cpu_ms_per_frame"])
+            cpu["stream, MP4 decoded"].append(video[-1]["cpu_ms_per_frame"])
 
     print(f"{seg.manifest.model} {r.name} {r.precision} {r.device}, input {seg.input_size[0]}x{seg.input_size[1]}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     if r.selection:
@@ -70,6 +86,10 @@ def main() -> None:
         fps = [s["fps"] for s in runs]
         med = statistics.median(fps)
         print(f"{what:22s} {med:6.1f} fps = {100 * med / base:3.0f}% of the logits engine   (runs: {', '.join(f'{f:.1f}' for f in fps)})")
+    engine_cpu = statistics.median(cpu["engine, logits"])
+    for k, runs in cpu.items():
+        med = statistics.median(runs)
+        print(f"CPU ms per frame, {k:22s} {med:5.2f} (engine / this {100 * engine_cpu / med:3.0f}%; runs: {', '.join(f'{c:.2f}' for c in runs)})")
     last = memory[-1]["latency_ms"]
     print("per-stage p50 ms (last in-RAM run): " + ", ".join(f"{k} {last[k]['p50']}" for k in ("capture", "preprocess", "infer", "postprocess", "overlay", "metrics", "end_to_end")))
     if memory[-1]["stream_miou"] is not None:

@@ -84,7 +84,7 @@ def test_torch_tensors_are_counted_like_numpy_arrays():
     assert a.matrix.sum() == target.size - 3 - (target == 4).sum()  # void and out-of-range labels count nowhere
 
 
-@pytest.mark.parametrize("num_classes, ignore_index, labels_up_to", [(11, 11, 13), (11, None, 11), (4, 0, 6), (4, 255, 256), (11, 11, 5)])
+@pytest.mark.parametrize("num_classes, ignore_index, labels_up_to", [(11, 11, 13), (11, None, 11), (4, 0, 6), (4, 255, 256), (11, 11, 5), (16, None, 16), (16, 15, 17)])  # 16 x 16: the last index a byte holds
 def test_unsigned_maps_take_one_bincount_and_count_as_signed_ones_do(num_classes, ignore_index, labels_up_to):
     """uint8 maps (what the stream and eval count) go through the one-bincount path; int64 copies of
     the same maps through the masked one: the matrices agree, void and out-of-range labels included."""

@@ -1,14 +1,18 @@
 """During a stream a torch-family CPU runner gets one thread fewer (a core stays free for the
-other stages), and the process's thread count comes back afterwards."""
+other stages), OpenCV runs on the stage threads, and the process's thread counts come back afterwards."""
 from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
+from stream_fakes import H, W, tiny_segmenter
 
 from edgeseg.backend_names import Backend
+from edgeseg.stream import Pipeline
 from edgeseg.stream.pipeline import _one_core_for_the_other_stages
+from edgeseg.stream.sources import ArraySource
 
 
 @pytest.fixture
@@ -37,3 +41,17 @@ def test_the_count_comes_back_when_the_stream_raises(three_threads):
         with _one_core_for_the_other_stages(SimpleNamespace(name=Backend.TORCH, device="cpu")):
             raise RuntimeError("a stage failed")
     assert torch.get_num_threads() == 3
+
+
+def test_opencv_runs_on_the_stage_threads_during_a_stream_and_its_pool_comes_back():
+    cv2 = pytest.importorskip("cv2")
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(3)
+    seen: list[int] = []
+    try:
+        frames = [np.zeros((H, W, 3), np.uint8)] * 3
+        report = Pipeline(tiny_segmenter(), ArraySource(frames), on_result=lambda p: seen.append(cv2.getNumThreads())).run()
+        assert report.error is None and seen == [1, 1, 1]
+        assert cv2.getNumThreads() == 3
+    finally:
+        cv2.setNumThreads(before)
