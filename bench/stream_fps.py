@@ -14,7 +14,7 @@ The stream / engine ratio is taken against the logits engine: the network alone,
 Beside fps, each path's process CPU time per frame (all threads; a stream's includes its one
 warm-up inference, spread over its frames): on a CPU whose cores the network fills, the stream can
 reach only the engine's CPU per frame over its own, and this figure is far less noisy than fps.
-The clip's frames are from the drive the bundled ENet trained on (0016E5): its mIoU here is a
+The clip's frames are from a drive every bundled model trained on (0016E5): its mIoU here is a
 fidelity figure, not an accuracy one.
 """
 from __future__ import annotations
@@ -93,7 +93,7 @@ def main() -> None:
     last = memory[-1]["latency_ms"]
     print("per-stage p50 ms (last in-RAM run): " + ", ".join(f"{k} {last[k]['p50']}" for k in ("capture", "preprocess", "infer", "postprocess", "overlay", "metrics", "end_to_end")))
     if memory[-1]["stream_miou"] is not None:
-        print(f"mIoU on the clip {percent(memory[-1]['stream_miou'])} (0016E5: frames of a drive the bundled ENet trained on), "
+        print(f"mIoU on the clip {percent(memory[-1]['stream_miou'])} (0016E5: frames of a drive every bundled model trained on), "
               f"TC {percent(memory[-1]['temporal_consistency'])}")
 
 
