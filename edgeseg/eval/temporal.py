@@ -16,7 +16,6 @@ from edgeseg.eval.metrics import ConfusionMatrix
 
 FLOW_SIDE = 240  # TC is measured with the longer side at most this long (see `_small`)
 FLOW_MIN = 16  # DIS needs a few patches per side
-OUTSIDE = 255  # a warped pixel whose source lies outside the frame: not scored
 
 
 class TemporalConsistency:
@@ -29,6 +28,10 @@ class TemporalConsistency:
         from edgeseg.stream.opencv import cv2_module  # here: edgeseg.stream imports this module
 
         self.num_classes = num_classes
+        # A warped pixel whose source lies outside the frame gets this label, which is no class and
+        # is not scored: the first value after the classes, so a pair's joint index fits a byte
+        # (ConfusionMatrix) wherever the classes leave room.
+        self.outside = num_classes
         self.cv2 = cv2_module("measuring temporal consistency")
         self.flow = self.cv2.DISOpticalFlow_create(self.cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._previous: tuple[np.ndarray, np.ndarray] | None = None  # (grey frame, class map), both small
@@ -68,11 +71,11 @@ class TemporalConsistency:
             self._grid = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         xs, ys = self._grid
         return self.cv2.remap(classes_next, xs + flow[..., 0], ys + flow[..., 1], self.cv2.INTER_NEAREST,
-                              borderMode=self.cv2.BORDER_CONSTANT, borderValue=OUTSIDE)
+                              borderMode=self.cv2.BORDER_CONSTANT, borderValue=self.outside)
 
     def _miou(self, pred: np.ndarray, reference: np.ndarray) -> float | None:
-        pair = ConfusionMatrix(self.num_classes, OUTSIDE)
-        pair.update(reference, pred)  # IoU is symmetric; pixels where `pred` is OUTSIDE are ignored
+        pair = ConfusionMatrix(self.num_classes, self.outside)
+        pair.update(reference, pred)  # IoU is symmetric; pixels where `pred` is outside are ignored
         return pair.miou() if pair.matrix.sum() else None
 
     @property
