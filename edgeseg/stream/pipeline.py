@@ -62,9 +62,10 @@ def _one_core_for_the_other_stages(runner) -> Iterator[int | None]:
 def _opencv_on_the_stage_threads() -> Iterator[None]:
     """OpenCV's share of the stream (the optical flow behind TC, resizing, drawing) runs on the stage
     threads themselves for the stream's duration, not in OpenCV's pool, whose threads wait actively
-    after each small job and so take CPU from the network: measured on 2 cores (ENet, OpenVINO
-    bf16, bench/README.md), the process's CPU time per frame fell from 34.7 to 32.9 ms, the engine
-    alone using 31.9. The setting is process-wide and comes back on exit."""
+    after each small job and so take CPU from the network. In a scratch run on 2 cores (ENet,
+    OpenVINO bf16) this cut the process's CPU per frame from 34.7 to 32.9 ms, the engine alone using
+    31.9; in the kept before/after runs this step alone is within noise, the whole of that change is
+    not (bench/README.md). The setting is process-wide and comes back on exit."""
     cv2 = cv2_module("streaming")
     before = cv2.getNumThreads()
     cv2.setNumThreads(1)
