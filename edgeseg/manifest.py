@@ -133,11 +133,11 @@ def recorded_miou(manifest: Manifest, precision: Precision | None = None) -> Rec
     calibration for the INT8 graph), on the validation that `validation` describes. Weights run
     at a reduced precision give the figure their precision check measured (`precision_check`);
     without one, their own figure comes back labelled with the precision it was measured in."""
-    if precision is not None and precision is not manifest.precision:
+    if precision is not None and precision is not manifest.precision.computed_as:
         if check := precision_check(manifest, precision):
             return RecordedMiou(check.miou, f"{check.validation}, in {precision} on {check.backend}")
         own = recorded_miou(manifest)
-        return own and RecordedMiou(own.value, f"{own.validation}, in {manifest.precision}")
+        return own and RecordedMiou(own.value, f"{own.validation}, in {manifest.precision.computed_as}")
     m = manifest.metrics
     measured = m.get("miou")
     if isinstance(measured, dict):

@@ -2,6 +2,7 @@
 manifest shows what it costs and the cost is within the bound."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import pytest
@@ -44,6 +45,12 @@ def test_the_recorded_figure_is_the_one_of_the_precision_that_runs():
     unchecked = recorded_miou(weights_manifest(**own), Precision.BF16)  # no bf16 figure: the fp32 one, said so
     assert unchecked.value == 0.40 and unchecked.validation == "camvid 0006R0 (101 images), in fp32"
     assert recorded_miou(weights_manifest(), Precision.BF16) is None
+    # fp16-storage weights (the bundled ones) compute in fp32: run in fp32, their own figure needs no label
+    stored = dataclasses.replace(weights_manifest(bf16=check(0.3), **own), precision=Precision.FP16_STORAGE)
+    assert recorded_miou(stored, Precision.FP32) == recorded_miou(stored)
+    assert recorded_miou(stored, Precision.FP32).validation == "camvid 0006R0 (101 images)"
+    unchecked_stored = dataclasses.replace(weights_manifest(**own), precision=Precision.FP16_STORAGE)
+    assert recorded_miou(unchecked_stored, Precision.BF16).validation == "camvid 0006R0 (101 images), in fp32"
 
 
 def test_a_recorded_check_reads_back_typed():
