@@ -24,8 +24,9 @@ from edgeseg.preprocess import frame_to_input, logits_to_classes, resize_logits
 
 
 class Segmenter:
-    def __init__(self, runner: Runner, manifest: Manifest, crf: bool = False) -> None:
+    def __init__(self, runner: Runner, manifest: Manifest, crf: bool = False, artifact_file: Path | None = None) -> None:
         self.runner, self.manifest = runner, manifest
+        self.artifact_file = artifact_file  # the file it was loaded from; None for an in-memory model
         # Dense-CRF refinement of the class map (DeepLab v1/v2 post-processing); costs ~1 s/frame on a CPU.
         self.crf = crf
         self.num_classes = manifest.num_classes
@@ -40,7 +41,7 @@ class Segmenter:
         or a registered model name, meaning that model with the weights shipped in the package.
         `precision` 'bf16' runs weights or an FP32 ONNX in bf16 (compiled or openvino, CPUs with native bf16)."""
         manifest, file = resolve_artifact(_artifact_path(source))
-        return cls(open_runner(file, backend, device, manifest=manifest, precision=precision), manifest)
+        return cls(open_runner(file, backend, device, manifest=manifest, precision=precision), manifest, artifact_file=file)
 
     @classmethod
     def from_model(cls, model: nn.Module, manifest: Manifest, backend: Backend | str = Backend.TORCH, device: str | None = None,

@@ -54,7 +54,10 @@ def main(
     machine = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, " + (torch.cuda.get_device_name() if cuda else "no GPU")
     title = f"{result.dataset}, {result.images} images - {machine}"
     console.print(render(result.rows, title))
-    meta = {"data": str(data), "split": frames.describe(), "images": result.images, "warmup": warmup, "iters": iters, "machine": machine, "versions": library_versions()}
+    for item, overlap in result.trained_on.items():  # said again under the table: its mIoU column is read there
+        console.print(f"{item}: {overlap.line()}")
+    meta = {"data": str(data), "split": frames.describe(), "images": result.images, "warmup": warmup, "iters": iters, "machine": machine, "versions": library_versions(),
+            "trained_frames": {item: overlap.trained for item, overlap in result.trained_on.items()}}
     paths = write_reports(result.rows, result.skipped, out_dir, meta)
     paths["png"] = plot_pareto(result.rows, out_dir / "pareto.png", f"fps against mIoU - {title}")
     typer.echo("wrote " + ", ".join(str(p) for p in paths.values()))

@@ -30,6 +30,7 @@ def main(
 
     import edgeseg
     from edgeseg.data.splits import Split, open_split, sequence_of
+    from edgeseg.data.trained_on import training_overlap
     from edgeseg.eval.evaluate import evaluate
     from edgeseg.eval.metrics import percent
     from edgeseg.fileio import write_json
@@ -72,6 +73,8 @@ def main(
         for name, seq_cm in sorted(per_sequence.items()):
             seq_table.add_row(name, str(counts[name]), f"{100 * seq_cm.miou():.2f}")
         console.print(seq_table)
+    overlap = training_overlap(data, dataset, seg.artifact_file, n)
+    console.print(overlap.line() if overlap else "no record beside this artifact says which frames of this data trained it: whether these frames are unseen is not known here")
     recorded = recorded_miou(seg.manifest, runner.precision)
     console.print(f"the manifest records mIoU {percent(recorded.value)}, measured on {recorded.validation}" if recorded else "the manifest records no mIoU for this artifact")
     console.print(f"{n} images through {runner.name} {runner.precision} on {runner.device} in {seconds:.1f} s ({n / seconds:.1f} img/s, pre- and post-processing included)")
@@ -82,7 +85,7 @@ def main(
         write_json(json_out, {
             "model": seg.manifest.model, "source": model, "backend": runner.name, "precision": runner.precision,
             "device": runner.device, "crf": crf, "dataset": dataset.name, "data": str(data), "split": list(split), "sequences": list(sequence), "images": n,
-            **summary, "seconds": seconds,
+            **summary, "seconds": seconds, "trained_frames": None if overlap is None else overlap.trained,
             "per_sequence": {name: seq_cm.summary(seg.classes) for name, seq_cm in sorted(per_sequence.items())},
         })
         console.print(f"wrote {json_out}")

@@ -28,6 +28,7 @@ from edgeseg._optional import available
 from edgeseg.artifact_format import ArtifactFormat
 from edgeseg.backend_names import BACKENDS, BF16_BACKENDS, Backend
 from edgeseg.data.splits import Split, open_split
+from edgeseg.data.trained_on import TrainingOverlap, training_overlap
 from edgeseg.errors import ArtifactError, EdgesegError, InputError
 from edgeseg.eval.timing import time_interleaved
 from edgeseg.manifest import recorded_miou
@@ -49,6 +50,7 @@ class Benchmark:
     skipped: list[Skipped] = field(default_factory=list)
     dataset: str = ""
     images: int = 0
+    trained_on: dict[str, TrainingOverlap] = field(default_factory=dict)  # per model given, where its training is recorded
 
 
 def engine_latency(runner, x: np.ndarray, warmup: int, iters: int) -> LatencyHistogram:
@@ -163,10 +165,16 @@ def benchmark(models: Sequence[str] | None, data: str | Path,
         result.skipped.append(Skipped(model, backend, precision, reason))
         log(result.skipped[-1].line())
 
+    def note_training(item: str, weights: Path) -> None:
+        if (overlap := training_overlap(data, dataset, weights, n)) is not None:
+            result.trained_on[item] = overlap
+            log(f"{item}: {overlap.line()}")
+
     names = set(list_models())
     for item in models:
         artifact = None if item in names else Path(item).name
         if artifact is not None and not _is_weights_file(item):  # an exported artifact runs as it was exported
+            note_training(item, Path(item))
             for backend in backends:
                 try:
                     seg = edgeseg.load(item, backend=backend, device=device)
@@ -182,10 +190,12 @@ def benchmark(models: Sequence[str] | None, data: str | Path,
         try:  # a registered name (its bundled weights) or a weights file: measured at every precision, like a model
             if artifact is None:
                 src = resolve_model(item)
-                manifest, model = src.manifest, src.model()
+                manifest, model, file = src.manifest, src.model(), src.weights
             else:
                 manifest, file = resolve_artifact(item)
                 model = model_from_weights(file, manifest)
+            if file is not None:
+                note_training(item, file)
             manifest = with_input_size(manifest, input_size)
         except ArtifactError as e:
             skip(item, None, None, str(e))

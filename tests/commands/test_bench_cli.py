@@ -148,9 +148,16 @@ def test_bench_on_one_sequence_of_joined_listings(tmp_path):
             Image.fromarray(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)).save(root / split / f"{name}.png")
             Image.fromarray(rng.integers(0, 12, (64, 96), dtype=np.uint8)).save(root / f"{split}annot" / f"{name}.png")
         (root / f"{split}.txt").write_text("".join(f"{split}/{n}.png {split}annot/{n}.png\n" for n in names))
+    # the recipe that 'trained' the weights, recorded beside them: train+val without drive B
+    from edgeseg.recipe import load_recipe
+
+    recipe = load_recipe("enet-camvid")
+    recipe = dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, path=str(root), train_split=["train", "val"], holdout_sequences=["B"]))
+    (tmp_path / "recipe.json").write_text(json.dumps(recipe.to_dict()))
     result = bench(weights, "--data", root, "--split", "train", "--split", "val", "--sequence", "B", "--backends", "torch",
                    "--precisions", "fp32", "--out-dir", tmp_path / "out")
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "out" / "bench.json").read_text())
     assert report["images"] == 3 and report["split"] == "train+val, sequences B"
+    assert report["trained_frames"] == {str(weights): 0} and "nor any frame of their drives, trained these weights" in result.output
     assert [r["images"] for r in report["rows"]] == [3]

@@ -44,6 +44,7 @@ def test_eval_prints_a_table_and_writes_json_that_matches_evaluate(data, weights
     assert got["label_share"] == pytest.approx(expected["label_share"]) and sum(got["label_share"].values()) == pytest.approx(1.0)
     assert "pixels %" in result.stdout
     assert (got["backend"], got["images"], got["model"]) == ("torch", 3, "enet")
+    assert "whether these frames are unseen is not known" in result.stdout and got["trained_frames"] is None  # no recipe beside
 
 
 def test_eval_unknown_model_name(data):
