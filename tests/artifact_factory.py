@@ -80,3 +80,17 @@ def write_image_folder(root: Path, n: int = 3, size: tuple[int, int] = (48, 72))
         Image.fromarray(img).save(root / "images" / f"{i:03d}.png")
         Image.fromarray(lbl).save(root / "masks" / f"{i:03d}.png")
     return root
+
+
+def write_camvid_listings(root: Path, listings: dict[str, list[str]], size: tuple[int, int] = (64, 96), seed: int = 0) -> Path:
+    """Random frames in CamVid's layout: `<listing>.txt` naming `<listing>/<frame>.png` and its label
+    in `<listing>annot/`, 11 classes and void (11); frame names carry the sequence (`A_00001`)."""
+    rng = np.random.default_rng(seed)
+    for split, names in listings.items():
+        (root / split).mkdir(parents=True)
+        (root / f"{split}annot").mkdir()
+        for name in names:
+            Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(root / split / f"{name}.png")
+            Image.fromarray(rng.integers(0, 12, size, dtype=np.uint8)).save(root / f"{split}annot" / f"{name}.png")
+        (root / f"{split}.txt").write_text("".join(f"{split}/{n}.png {split}annot/{n}.png\n" for n in names))
+    return root

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from artifact_factory import tiny_manifest, tiny_model, write_image_folder, write_weights
+from artifact_factory import tiny_manifest, tiny_model, write_camvid_listings, write_image_folder, write_weights
 from typer.testing import CliRunner
 
 import edgeseg.weights
@@ -127,9 +127,6 @@ def test_bench_on_one_sequence_of_joined_listings(tmp_path):
     """`--split train --split val --sequence B`: only drive B's frames, from both listings."""
     import dataclasses
 
-    import numpy as np
-    from PIL import Image
-
     from edgeseg.data.palettes import CAMVID_CLASSES
     from edgeseg.registry import create_model
 
@@ -139,15 +136,7 @@ def test_bench_on_one_sequence_of_joined_listings(tmp_path):
     manifest.record_hash(weights)
     manifest.save(weights)
 
-    root = tmp_path / "camvid"
-    rng = np.random.default_rng(0)
-    for split, names in (("train", ["A_00001", "B_00001", "B_00002"]), ("val", ["A_00002", "B_00003"])):
-        (root / split).mkdir(parents=True)
-        (root / f"{split}annot").mkdir()
-        for name in names:
-            Image.fromarray(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)).save(root / split / f"{name}.png")
-            Image.fromarray(rng.integers(0, 12, (64, 96), dtype=np.uint8)).save(root / f"{split}annot" / f"{name}.png")
-        (root / f"{split}.txt").write_text("".join(f"{split}/{n}.png {split}annot/{n}.png\n" for n in names))
+    root = write_camvid_listings(tmp_path / "camvid", {"train": ["A_00001", "B_00001", "B_00002"], "val": ["A_00002", "B_00003"]})
     # the recipe that 'trained' the weights, recorded beside them: train+val without drive B
     from edgeseg.recipe import load_recipe
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import numpy as np
 import pytest
-from PIL import Image
+from artifact_factory import write_camvid_listings
 
 from edgeseg.data.splits import Split, open_split
 from edgeseg.data.trained_on import recorded_recipe_path, training_overlap
@@ -18,15 +17,7 @@ LISTINGS = {"train": ["A_00001", "B_00001", "C_00001", "C_00002"], "val": ["A_00
 
 @pytest.fixture
 def camvid(tmp_path):
-    root, rng = tmp_path / "camvid", np.random.default_rng(0)
-    for split, names in LISTINGS.items():
-        (root / split).mkdir(parents=True)
-        (root / f"{split}annot").mkdir()
-        for name in names:
-            Image.fromarray(rng.integers(0, 256, (8, 12, 3), dtype=np.uint8)).save(root / split / f"{name}.png")
-            Image.fromarray(rng.integers(0, 11, (8, 12), dtype=np.uint8)).save(root / f"{split}annot" / f"{name}.png")
-        (root / f"{split}.txt").write_text("".join(f"{split}/{n}.png {split}annot/{n}.png\n" for n in names))
-    return root
+    return write_camvid_listings(tmp_path / "camvid", LISTINGS, size=(8, 12))
 
 
 def weights_trained_on(folder, train_split: list[str], holdout: list[str], data: str = "/elsewhere/camvid"):
