@@ -37,6 +37,35 @@ from edgeseg.stream.sources import Frame, Source
 from edgeseg.stream.stats import StreamStats, format_summary
 
 
+class _SharedSetting:
+    """A process-wide setting that streams running at once share: the first to start saves it and
+    sets the stream's value, the last to end puts it back. Each stream restoring what it saved would
+    leave the process at the stream's value once two overlap (A saves 2 and sets 1, B saves 1, A
+    puts back 2 while B runs, B puts back 1 for good)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users, self._before = 0, 0
+
+    @contextlib.contextmanager
+    def held(self, get: Callable[[], int], set_: Callable[[int], None], value: Callable[[int], int]) -> Iterator[None]:
+        with self._lock:
+            if not self._users:
+                self._before = get()
+                set_(value(self._before))
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if not self._users:
+                    set_(self._before)
+
+
+_TORCH_THREADS, _OPENCV_THREADS = _SharedSetting(), _SharedSetting()
+
+
 @contextlib.contextmanager
 def _one_core_for_the_other_stages(runner) -> Iterator[int | None]:
     """Run a torch-family CPU runner on one thread fewer for the stream's duration, so capture,
@@ -50,12 +79,8 @@ def _one_core_for_the_other_stages(runner) -> Iterator[int | None]:
         return
     import torch
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, before - 1))
-    try:
+    with _TORCH_THREADS.held(torch.get_num_threads, torch.set_num_threads, lambda n: max(1, n - 1)):
         yield torch.get_num_threads()
-    finally:
-        torch.set_num_threads(before)
 
 
 @contextlib.contextmanager
@@ -65,14 +90,10 @@ def _opencv_on_the_stage_threads() -> Iterator[None]:
     after each small job and so take CPU from the network. In a scratch run on 2 cores (ENet,
     OpenVINO bf16) this cut the process's CPU per frame from 34.7 to 32.9 ms, the engine alone using
     31.9; in the kept before/after runs this step alone is within noise, the whole of that change is
-    not (bench/README.md). The setting is process-wide and comes back on exit."""
+    not (bench/README.md). The setting is process-wide and comes back when the last stream ends."""
     cv2 = cv2_module("streaming")
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
+    with _OPENCV_THREADS.held(cv2.getNumThreads, cv2.setNumThreads, lambda _: 1):
         yield
-    finally:
-        cv2.setNumThreads(before)
 
 
 @dataclass

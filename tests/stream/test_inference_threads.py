@@ -55,3 +55,15 @@ def test_opencv_runs_on_the_stage_threads_during_a_stream_and_its_pool_comes_bac
         assert cv2.getNumThreads() == 3
     finally:
         cv2.setNumThreads(before)
+
+
+def test_overlapping_streams_leave_the_thread_count_as_they_found_it(three_threads):
+    """Two streams in one process (two cameras), started A, B and ended A, B: the count stays lowered
+    while B runs and comes back to 3 at the end, not to B's view of it."""
+    runner = SimpleNamespace(name=Backend.TORCH, device="cpu")
+    a, b = _one_core_for_the_other_stages(runner), _one_core_for_the_other_stages(runner)
+    assert a.__enter__() == 2 and b.__enter__() == 2
+    a.__exit__(None, None, None)
+    assert torch.get_num_threads() == 2
+    b.__exit__(None, None, None)
+    assert torch.get_num_threads() == 3
