@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import sys
 from dataclasses import dataclass, field
 from enum import Enum
@@ -25,6 +26,7 @@ from edgeseg.quant.method import Kind, Method
 from edgeseg.textenum import TextEnum
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+RUN_RECIPE = "recipe.json"  # the resolved recipe training writes into its run folder
 
 
 class RecipeError(EdgesegError):
@@ -289,3 +291,13 @@ def load_recipe(name_or_path: str, overrides: dict[str, Any] | None = None) -> R
     recipe = recipe_from_dict(raw, str(path))
     recipe.name = recipe.name or path.stem
     return recipe
+
+
+def recorded_recipe(path: str | Path) -> Recipe:
+    """A recipe as training recorded it: a run folder's `RUN_RECIPE`, or shipped weights' `recipe_path_beside`."""
+    return recipe_from_dict(json.loads(Path(path).read_text()), str(path))
+
+
+def recipe_path_beside(weights: Path) -> Path:
+    """Where shipped weights keep the recipe that trained them: `<name>.recipe.json` beside `<name>.safetensors`."""
+    return weights.with_name(weights.name.split(".")[0] + ".recipe.json")

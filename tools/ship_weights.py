@@ -29,7 +29,7 @@ from edgeseg.eval.precision_check import measure_precision, record_precision_che
 from edgeseg.fileio import write_json, write_text
 from edgeseg.manifest import Manifest
 from edgeseg.precision import BF16_MAX_DROP_POINTS, Precision
-from edgeseg.recipe import recipe_from_dict
+from edgeseg.recipe import RUN_RECIPE, recipe_path_beside, recorded_recipe
 from edgeseg.registry import create_model
 from edgeseg.train.checkpoint import load_weights, save_weights
 from edgeseg.train.validation import evaluate_model
@@ -47,7 +47,7 @@ def main() -> None:
     ap.add_argument("--pick", choices=("final", "best"), default="final", help="final: the last epoch (nothing selected); best: the best validation epoch")
     ap.add_argument("--figure-from", type=Path, help="the held-out twin run whose score on its held-out sequences is the figure recorded")
     args = ap.parse_args()
-    recipe = recipe_from_dict(json.loads((args.run / "recipe.json").read_text()), str(args.run / "recipe.json"))
+    recipe = recorded_recipe(args.run / RUN_RECIPE)
     recipe.data.path = args.data
     val = open_split(args.data, recipe_splits(recipe.data)[1])
     chosen = args.run / f"{args.pick}.safetensors"
@@ -70,7 +70,7 @@ def main() -> None:
     manifest.extra.update(recipe=recipe.name, licence="CamVid is CC BY-NC 4.0: these weights are for research use only")
     manifest.save(out)
     bf16_line = record_bf16(out, val)
-    write_json(WEIGHTS / f"{recipe.model.name}-{args.tag}.recipe.json", recipe.to_dict())  # as trained, data.path as given here
+    write_json(recipe_path_beside(out), recipe.to_dict())  # as trained, data.path as given here
     rows = [json.loads(l) for l in (args.run / "metrics.jsonl").read_text().splitlines() if l.strip()]
     epoch_row = next(r for r in rows if r["epoch"] == manifest.metrics["epoch"])
     m = manifest.metrics
@@ -80,7 +80,7 @@ def main() -> None:
         f"- mIoU {100 * m['val_miou']:.2f} on {m['validation']['describe']}, all images at full size ({storage})"
         + (f": {m['validation']['note']}." if m["validation"].get("note") else "."),
         f"- Weights: epoch {m['epoch']}, {m['selection']}.",
-        f"- Trained with `{args.command}`; resolved recipe in `{recipe.model.name}-{args.tag}.recipe.json`.",
+        f"- Trained with `{args.command}`; resolved recipe in `{recipe_path_beside(out).name}`.",
         f"- That epoch's log line: `{json.dumps(epoch_row)}`",
         bf16_line,
     ] + ([f"- The held-out twin's last log line (`{args.figure_from}`): `{json.dumps(twin_rows[-1])}`"] if args.figure_from else [])
@@ -105,7 +105,7 @@ def twin_figure(twin: Path, recipe, own: dict, data: str) -> dict:
     """The metrics a manifest records when the shipped weights trained on every frame: the
     held-out twin's score on its held-out sequences as the figure, the weights' own score on a
     split they trained on kept aside under `trained_on_val`."""
-    twin_recipe = recipe_from_dict(json.loads((twin / "recipe.json").read_text()), str(twin / "recipe.json"))
+    twin_recipe = recorded_recipe(twin / RUN_RECIPE)
     differs = [f"{section}.{k}" for section in ("model", "data", "augment", "train") for k, v in getattr(recipe, section).__dict__.items()
                if getattr(getattr(twin_recipe, section), k) != v and k not in ("holdout_sequences", "path", "eval_every", "checkpoint_every")]
     if differs or not twin_recipe.data.holdout_sequences or recipe.data.holdout_sequences:

@@ -8,14 +8,13 @@ val, the default split, is frames the shipped weights trained on).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgeseg.data import SegDataset
 from edgeseg.data.splits import open_split, recipe_splits, sequence_of, sequences
 from edgeseg.errors import EdgesegError
-from edgeseg.recipe import recipe_from_dict
+from edgeseg.recipe import RUN_RECIPE, recipe_path_beside, recorded_recipe
 
 
 @dataclass(frozen=True)
@@ -38,8 +37,8 @@ class TrainingOverlap:
 
 
 def recorded_recipe_path(weights: Path) -> Path | None:
-    """The recipe recorded beside a weights file: `<stem>.recipe.json`, else the run folder's `recipe.json`."""
-    for candidate in (weights.with_name(weights.name.split(".")[0] + ".recipe.json"), weights.parent / "recipe.json"):
+    """The recipe recorded beside a weights file: shipped weights' own, else the run folder's."""
+    for candidate in (recipe_path_beside(weights), weights.parent / RUN_RECIPE):
         if candidate.is_file():
             return candidate
     return None
@@ -55,7 +54,7 @@ def training_overlap(root: str | Path, measured: SegDataset, weights: Path | Non
     if recipe_file is None:
         return None
     try:
-        recipe = recipe_from_dict(json.loads(recipe_file.read_text()), str(recipe_file))
+        recipe = recorded_recipe(recipe_file)
         if Path(recipe.data.path).name != Path(root).resolve().name:
             return None
         train = open_split(root, recipe_splits(recipe.data)[0])

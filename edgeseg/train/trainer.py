@@ -31,7 +31,7 @@ from edgeseg.eval.metrics import ConfusionMatrix
 from edgeseg.fileio import write_json, write_text
 from edgeseg.hardware import cpu_has_bf16
 from edgeseg.precision import Precision
-from edgeseg.recipe import ClassWeighting, Optimizer, Recipe, RecipeError, TrainPrecision
+from edgeseg.recipe import RUN_RECIPE, ClassWeighting, Optimizer, Recipe, RecipeError, TrainPrecision
 from edgeseg.signals import ignore_stop_signals, stop_signals_held
 from edgeseg.train.batches import DecodedDataset, EpochBatches, fits_on
 from edgeseg.train.checkpoint import load_checkpoint, save_checkpoint, save_weights
@@ -296,7 +296,7 @@ class Trainer:
         if self.dist.main:
             for stale in self.run_dir.glob(".*.tmp"):  # a write killed mid-way (kill -9) left it
                 stale.unlink()
-            write_json(self.run_dir / "recipe.json", self.recipe.to_dict())
+            write_json(self.run_dir / RUN_RECIPE, self.recipe.to_dict())
             self._write_metrics()
         record: dict = {}
         while self.epoch < end:
